@@ -1,0 +1,46 @@
+# CivicDesk — the two commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test bench lint typecheck install init worker demo clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: environment, migrations, reference data, then serve http://$(HOST):$(PORT)
+run: install
+	$(BIN)/civicdesk init
+	$(BIN)/civicdesk serve --host $(HOST) --port $(PORT)
+
+## make test: everything the suite needs, then the suite (PostgreSQL and Redis on 127.0.0.1)
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python bench/intake.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+worker: install
+	$(BIN)/civicdesk worker
+
+demo: install
+	$(BIN)/civicdesk init
+	$(BIN)/civicdesk demo --appeals 1000
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,42 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from civicdesk.errors import install_error_handlers
+from core import db
+from core.api_deps import DbSession
+from core.auth_api import router as auth_router
+from core.settings import Settings, get_settings
+from intake.api import router as appeals_router
+from routing.api import router as reference_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level)
+    db.configure(settings)
+    app = FastAPI(
+        title="CivicDesk",
+        version="0.1.0",
+        description="Appeals engine of a public reception office: submit, route, track, answer.",
+    )
+    install_error_handlers(app)
+    app.include_router(auth_router)
+    app.include_router(appeals_router)
+    app.include_router(reference_router)
+
+    from civicdesk.web import install_web
+
+    install_web(app)
+
+    @app.get("/healthz", tags=["ops"])
+    def health(session: DbSession) -> dict[str, str]:
+        session.execute(text("SELECT 1"))
+        return {"status": "ok", "jobs": "inline" if settings.jobs_inline else "rq"}
+
+    return app

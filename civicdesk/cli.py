@@ -1,0 +1,163 @@
+"""The ``civicdesk`` command: init, serve, worker, demo, users, relay."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+
+from core import db
+from core.settings import get_settings
+
+
+def _init(args: argparse.Namespace) -> int:
+    from civicdesk.bootstrap import DEMO_PASSWORD, initialize
+
+    settings = get_settings()
+    demo = settings.environment == "development" and not args.no_demo_accounts
+    counts = initialize(settings, demo_accounts=demo)
+    print(json.dumps(counts, ensure_ascii=False))
+    created = counts.get("demo_accounts")
+    if demo and isinstance(created, list) and created:
+        names = ", ".join(str(name) for name in created)
+        print(f"development accounts created, password {DEMO_PASSWORD!r}: {names}")
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from core.migrate import upgrade
+
+    upgrade(get_settings().database_url, args.revision)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "civicdesk.asgi:app",
+        host=args.host,
+        port=args.port,
+        reload=args.reload,
+        workers=args.workers,
+    )
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from civicdesk.worker import run_worker
+
+    run_worker(get_settings(), burst=args.burst, name=args.name)
+    return 0
+
+
+def _relay(args: argparse.Namespace) -> int:
+    from core import jobs
+
+    db.configure(get_settings())
+    with db.session_factory()() as session:
+        print(jobs.relay_pending(session, older_than_s=args.older_than))
+    return 0
+
+
+def _create_user(args: argparse.Namespace) -> int:
+    from core.models import Role
+    from core.security import create_staff_user
+    from routing.service import organization_by_code
+
+    db.configure(get_settings())
+    password = args.password or getpass.getpass("password: ")
+    with db.transaction() as session:
+        organization_id = (
+            organization_by_code(session, args.organization).id if args.organization else None
+        )
+        user = create_staff_user(
+            session,
+            username=args.username,
+            full_name=args.full_name or args.username,
+            role=Role(args.role),
+            password=password,
+            organization_id=organization_id,
+        )
+        print(f"created {user.role.value} {user.username}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from civicdesk.demo import run_demo
+
+    report = run_demo(get_settings(), appeals=args.appeals, workers=args.workers, seed=args.seed)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(f"{args.appeals} appeals in {report['elapsed_s']} s")
+        for key in ("by_status", "by_category", "by_organization", "by_district"):
+            print(f"\n{key}:")
+            for name, count in report[key].items():
+                print(f"  {count:7d}  {name}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="civicdesk", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    init = commands.add_parser("init", help="migrate, load reference data, demo accounts (dev)")
+    init.add_argument("--no-demo-accounts", action="store_true")
+    init.set_defaults(handler=_init)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.set_defaults(handler=_migrate)
+
+    serve = commands.add_parser("serve", help="serve the web app and API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--reload", action="store_true")
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=_serve)
+
+    worker = commands.add_parser("worker", help="process jobs from Redis (RQ)")
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.add_argument("--name")
+    worker.set_defaults(handler=_worker)
+
+    relay = commands.add_parser("relay", help="re-enqueue jobs a crash left in the outbox")
+    relay.add_argument("--older-than", type=int, default=60, help="seconds")
+    relay.set_defaults(handler=_relay)
+
+    user = commands.add_parser("create-user", help="create a staff account")
+    user.add_argument("username")
+    user.add_argument(
+        "--role", required=True, choices=["operator", "executor", "inspector", "analyst", "admin"]
+    )
+    user.add_argument("--organization", help="organization code (executors)")
+    user.add_argument("--full-name")
+    user.add_argument("--password", help="prompted when omitted")
+    user.set_defaults(handler=_create_user)
+
+    demo = commands.add_parser("demo", help="push N sample appeals through the whole pipeline")
+    demo.add_argument("--appeals", type=int, default=100)
+    demo.add_argument("--json", action="store_true")
+    demo.add_argument("--workers", type=int, default=2, help="RQ worker processes (with Redis)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except Exception as error:  # the CLI prints domain errors plainly
+        from core.errors import DomainError
+
+        if isinstance(error, DomainError):
+            print(f"error [{error.code}]: {error.message}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,46 @@
+"""The job worker: RQ on Redis (JSON serializer), plus the outbox relay in a side thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from core import db, jobs
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _relay_loop(settings: Settings, stop: threading.Event) -> None:
+    while not stop.wait(settings.outbox_relay_after_s / 2):
+        try:
+            with db.session_factory()() as session:
+                relayed = jobs.relay_pending(session, older_than_s=settings.outbox_relay_after_s)
+            if relayed:
+                log.warning("outbox relay re-enqueued %d job(s)", relayed)
+        except Exception:
+            log.exception("outbox relay failed; will try again")
+
+
+def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> None:
+    """Process jobs until stopped (or until the queue is empty with ``burst``).
+
+    A SimpleWorker runs jobs in this process: no fork per job, so the database
+    pool is reused; run several worker processes for parallelism.
+    """
+    from rq import SimpleWorker
+
+    if settings.jobs_inline:
+        raise SystemExit("CIVICDESK_REDIS_URL is not set: jobs run inline, no worker is needed")
+    db.configure(settings)
+    queue = jobs.queue(settings)
+    stop = threading.Event()
+    relay = threading.Thread(target=_relay_loop, args=(settings, stop), daemon=True)
+    relay.start()
+    try:
+        worker = SimpleWorker(
+            [queue], connection=queue.connection, serializer=queue.serializer, name=name
+        )
+        worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+    finally:
+        stop.set()

@@ -1,0 +1,61 @@
+"""FastAPI dependencies shared by every router: the request's transaction and the staff user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from core import db
+from core.errors import NotAuthenticated, PermissionDenied
+from core.models import Role, StaffUser
+from core.security import user_for_token
+
+SESSION_COOKIE = "civicdesk_session"
+bearer_scheme = HTTPBearer(auto_error=False)
+
+
+def get_session() -> Iterator[Session]:
+    """The request owns the transaction: commit when the handler returns, roll back on error."""
+    with db.transaction() as session:
+        yield session
+
+
+# scope="function": the commit runs before the response is sent, so a tracking number
+# is never shown for an appeal that is not yet durable.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def request_token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        return credentials.credentials
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def current_user(
+    request: Request,
+    session: DbSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> StaffUser:
+    token = request_token(request, credentials)
+    if not token:
+        raise NotAuthenticated("sign in first", code="not_authenticated")
+    return user_for_token(session, token)
+
+
+CurrentUser = Annotated[StaffUser, Depends(current_user)]
+
+
+def require_roles(*roles: Role) -> object:
+    def check(user: CurrentUser) -> StaffUser:
+        if user.role not in roles:
+            raise PermissionDenied(
+                f"this needs one of the roles: {', '.join(role.value for role in roles)}",
+                code="role_not_allowed",
+            )
+        return user
+
+    return Depends(check)

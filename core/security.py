@@ -1,0 +1,116 @@
+"""Password hashing (Argon2id) and opaque bearer tokens for staff."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import now
+from core.errors import NotAuthenticated, ValidationFailed
+from core.models import ApiToken, Role, StaffUser
+
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_staff_user(
+    session: Session,
+    *,
+    username: str,
+    full_name: str,
+    role: Role,
+    password: str,
+    organization_id: int | None = None,
+) -> StaffUser:
+    """Create a staff account; an executor must name their organization, others must not."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"password must have at least {MIN_PASSWORD_LENGTH} characters", code="weak_password"
+        )
+    if role is Role.EXECUTOR and organization_id is None:
+        raise ValidationFailed(
+            "an executor is bound to one organization", code="executor_needs_org"
+        )
+    if role is not Role.EXECUTOR and organization_id is not None:
+        raise ValidationFailed("only executors belong to an organization", code="org_not_allowed")
+    if session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is not None:
+        raise ValidationFailed(f"username {username!r} is taken", code="username_taken")
+    user = StaffUser(
+        username=username,
+        full_name=full_name,
+        role=role,
+        organization_id=organization_id,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, *, username: str, password: str) -> StaffUser:
+    user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+        # Same answer for unknown user and wrong password: no username probing.
+        raise NotAuthenticated("wrong username or password", code="bad_credentials")
+    return user
+
+
+def issue_token(session: Session, *, user: StaffUser, ttl_hours: int) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            token_hash=_digest(token),
+            user_id=user.id,
+            expires_at=now() + timedelta(hours=ttl_hours),
+        )
+    )
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str) -> StaffUser:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= now():
+        raise NotAuthenticated("the token is unknown, expired or revoked", code="bad_token")
+    user = session.get(StaffUser, row.user_id)
+    if user is None or not user.is_active:
+        raise NotAuthenticated("the account is disabled", code="account_disabled")
+    return user
+
+
+def revoke_token(session: Session, token: str) -> None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = now()
+        session.flush()
+
+
+def csrf_token(secret_key: str, session_token: str) -> str:
+    """A form token bound to the staff session, so another site cannot post our forms."""
+    return hmac.new(secret_key.encode(), session_token.encode(), hashlib.sha256).hexdigest()
+
+
+def check_csrf(secret_key: str, session_token: str, submitted: str) -> bool:
+    return hmac.compare_digest(csrf_token(secret_key, session_token), submitted)

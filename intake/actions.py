@@ -1,0 +1,276 @@
+"""Named appeal actions; each changes status only through ``_transition`` (which writes history).
+
+Staff actions check the role and, for executors, the organization, then the
+lifecycle table. Nothing else in the code base assigns ``appeal.status``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from core.clock import now
+from core.errors import PermissionDenied, ValidationFailed
+from core.models import Role, StaffUser
+from intake.lifecycle import ACTIONS, REJECTION_REASONS, Status, check_transition
+from intake.models import Appeal, AppealStatusChange
+from routing.service import RoutingDecision, get_organization
+from sla.service import deadline_policy
+
+
+def _transition(
+    session: Session,
+    appeal: Appeal,
+    target: Status,
+    *,
+    actor: StaffUser | None,
+    reason: str = "",
+    actor_kind: str | None = None,
+) -> None:
+    check_transition(appeal.status, target)
+    session.add(
+        AppealStatusChange(
+            appeal_id=appeal.id,
+            from_status=appeal.status,
+            to_status=target,
+            actor_id=actor.id if actor else None,
+            actor_kind=actor_kind or ("staff" if actor else "system"),
+            reason=reason,
+            organization_id=appeal.organization_id,
+            at=now(),
+        )
+    )
+    appeal.status = target
+    appeal.updated_at = now()
+    session.flush()
+
+
+def _authorize(action_name: str, user: StaffUser, appeal: Appeal, reason: str | None) -> str:
+    action = ACTIONS[action_name]
+    if user.role.value not in action.roles:
+        raise PermissionDenied(
+            f"a {user.role.value} may not {action_name} an appeal", code="role_not_allowed"
+        )
+    if (
+        action.own_organization
+        and user.role is Role.EXECUTOR
+        and (appeal.organization_id is None or appeal.organization_id != user.organization_id)
+    ):
+        raise PermissionDenied(
+            "this appeal belongs to another organization", code="other_organization"
+        )
+    if action.needs_reason and not (reason or "").strip():
+        raise ValidationFailed(f"{action_name} needs a reason", code="reason_required")
+    return (reason or "").strip()
+
+
+# --- system steps (the pipeline) ------------------------------------------------------
+
+
+def register(session: Session, appeal: Appeal) -> None:
+    """Registration starts the legal clock (the sla policy computes the dates)."""
+    policy = deadline_policy()
+    appeal.registered_on = policy.registration_date(appeal.received_at)
+    appeal.due_at = policy.due_at(appeal.received_at, appeal.appeal_type)
+    appeal.forward_due_at = policy.forward_due(appeal.received_at)
+    _transition(
+        session,
+        appeal,
+        Status.REGISTERED,
+        actor=None,
+        reason=f"registered on {appeal.registered_on}",
+    )
+
+
+def apply_routing(session: Session, appeal: Appeal, decision: RoutingDecision) -> None:
+    """Assign as the rules decided, or leave the appeal registered in the triage queue."""
+    appeal.routing_reason = decision.reason
+    appeal.routing_rule_id = decision.rule_id
+    if not decision.routed:
+        appeal.triage_reason = decision.triage_reason
+        session.flush()
+        return
+    appeal.organization_id = decision.organization_id
+    appeal.triage_reason = None
+    _transition(session, appeal, Status.ASSIGNED, actor=None, reason=decision.reason)
+
+
+def reject_by_system(session: Session, appeal: Appeal, *, reason_code: str, note: str) -> None:
+    appeal.rejection_reason = reason_code
+    _transition(session, appeal, Status.REJECTED, actor=None, reason=f"{reason_code}: {note}")
+
+
+# --- staff actions ---------------------------------------------------------------------
+
+
+def accept(session: Session, appeal: Appeal, *, user: StaffUser) -> None:
+    _authorize("accept", user, appeal, None)
+    _transition(session, appeal, Status.IN_PROGRESS, actor=user, reason="accepted by executor")
+
+
+def answer(session: Session, appeal: Appeal, *, user: StaffUser, text: str) -> None:
+    _authorize("answer", user, appeal, None)
+    text = (text or "").strip()
+    if len(text) < 10:
+        raise ValidationFailed(
+            "the answer must say something (10 characters at least)", code="answer_too_short"
+        )
+    appeal.answer_text = text
+    appeal.answered_at = now()
+    appeal.answered_by_id = user.id
+    _transition(session, appeal, Status.ANSWERED, actor=user, reason="answer submitted for review")
+
+
+def send_back(session: Session, appeal: Appeal, *, user: StaffUser, reason: str) -> None:
+    """A misrouted appeal goes back to the triage queue with the executor's reason."""
+    why = _authorize("send_back", user, appeal, reason)
+    _transition(session, appeal, Status.REGISTERED, actor=user, reason=f"sent back: {why}")
+    appeal.organization_id = None
+    appeal.triage_reason = "sent_back"
+    session.flush()
+
+
+def route(
+    session: Session, appeal: Appeal, *, user: StaffUser, organization_id: int, reason: str | None
+) -> None:
+    """Manual routing by an operator or inspector: first assignment, or forwarding elsewhere."""
+    why = _authorize("route", user, appeal, reason)
+    organization = get_organization(session, organization_id)
+    if not organization.is_active_on(now().date()):
+        raise ValidationFailed(f"{organization.code} is retired", code="organization_retired")
+    if organization_id == appeal.organization_id:
+        raise ValidationFailed(
+            "the appeal is already with this organization", code="same_organization"
+        )
+    first_time = (
+        appeal.status in (Status.REGISTERED, Status.REOPENED) and appeal.organization_id is None
+    )
+    target = Status.ASSIGNED if first_time else Status.FORWARDED
+    if target is Status.FORWARDED and not why:
+        raise ValidationFailed("forwarding needs a reason", code="reason_required")
+    check_transition(appeal.status, target)
+    appeal.organization_id = organization.id
+    appeal.triage_reason = None
+    appeal.routing_rule_id = None
+    appeal.routing_reason = f"routed by {user.role.value} {user.username}: {why or 'manual'}"
+    _transition(session, appeal, target, actor=user, reason=f"to {organization.code}: {why}")
+
+
+def close(session: Session, appeal: Appeal, *, user: StaffUser, reason: str | None = None) -> None:
+    """The inspector accepts the answer; the citizen can now see it."""
+    _authorize("close", user, appeal, reason)
+    appeal.closed_at = now()
+    _transition(session, appeal, Status.CLOSED, actor=user, reason=(reason or "answer accepted"))
+
+
+def return_for_rework(session: Session, appeal: Appeal, *, user: StaffUser, reason: str) -> None:
+    why = _authorize("return", user, appeal, reason)
+    _transition(session, appeal, Status.RETURNED, actor=user, reason=why)
+
+
+def extend(
+    session: Session, appeal: Appeal, *, user: StaffUser, new_due: datetime, reason: str
+) -> None:
+    why = _authorize("extend", user, appeal, reason)
+    if appeal.due_at is None:
+        raise ValidationFailed("the appeal has no deadline yet", code="not_registered")
+    check_transition(appeal.status, Status.EXTENDED)
+    policy = deadline_policy()
+    policy.validate_extension(
+        received_at=appeal.received_at, current_due=appeal.due_at, new_due=new_due, reason=why
+    )
+    appeal.due_at = new_due
+    appeal.extension_reason = why
+    appeal.extension_notice_due_at = policy.extension_notice_due(now())
+    _transition(
+        session, appeal, Status.EXTENDED, actor=user, reason=f"until {new_due:%Y-%m-%d}: {why}"
+    )
+
+
+def reject(
+    session: Session, appeal: Appeal, *, user: StaffUser, reason_code: str, note: str | None
+) -> None:
+    _authorize("reject", user, appeal, reason_code)
+    if reason_code not in REJECTION_REASONS:
+        raise ValidationFailed(
+            f"rejection reason must be one of {', '.join(REJECTION_REASONS)}",
+            code="unknown_rejection_reason",
+        )
+    appeal.rejection_reason = reason_code
+    _transition(
+        session,
+        appeal,
+        Status.REJECTED,
+        actor=user,
+        reason=f"{reason_code}: {(note or '').strip()}",
+    )
+
+
+def quick_answer(session: Session, appeal: Appeal, *, user: StaffUser, text: str) -> None:
+    """Answered on the spot (the knowledge base or the operator); closes the contact."""
+    _authorize("quick_answer", user, appeal, None)
+    text = (text or "").strip()
+    if len(text) < 10:
+        raise ValidationFailed(
+            "the answer must say something (10 characters at least)", code="answer_too_short"
+        )
+    appeal.answer_text = text
+    appeal.answered_at = now()
+    appeal.answered_by_id = user.id
+    appeal.closed_at = now()
+    _transition(session, appeal, Status.QUICK_ANSWERED, actor=user, reason="answered on the spot")
+
+
+def reopen(session: Session, appeal: Appeal, *, user: StaffUser, reason: str) -> None:
+    why = _authorize("reopen", user, appeal, reason)
+    appeal.closed_at = None
+    _transition(session, appeal, Status.REOPENED, actor=user, reason=why)
+
+
+def perform(
+    session: Session,
+    appeal: Appeal,
+    *,
+    user: StaffUser,
+    action: str,
+    reason: str | None = None,
+    text: str | None = None,
+    organization_code: str | None = None,
+    new_due: datetime | None = None,
+    rejection_reason: str | None = None,
+) -> None:
+    """One entry for the API and the staff pages: the named action with its inputs."""
+    from routing.service import organization_by_code
+
+    if action not in ACTIONS:
+        raise ValidationFailed(f"unknown action {action!r}", code="unknown_action")
+    if action == "accept":
+        accept(session, appeal, user=user)
+    elif action == "answer":
+        answer(session, appeal, user=user, text=text or "")
+    elif action == "send_back":
+        send_back(session, appeal, user=user, reason=reason or "")
+    elif action == "route":
+        if not organization_code:
+            raise ValidationFailed(
+                "name the organization to route to", code="organization_required"
+            )
+        target = organization_by_code(session, organization_code)
+        route(session, appeal, user=user, organization_id=target.id, reason=reason)
+    elif action == "close":
+        close(session, appeal, user=user, reason=reason)
+    elif action == "return":
+        return_for_rework(session, appeal, user=user, reason=reason or "")
+    elif action == "extend":
+        if new_due is None:
+            raise ValidationFailed("an extension needs the new due date", code="new_due_required")
+        if new_due.tzinfo is None:
+            raise ValidationFailed("new_due must carry a timezone", code="naive_datetime")
+        extend(session, appeal, user=user, new_due=new_due, reason=reason or "")
+    elif action == "reject":
+        reject(session, appeal, user=user, reason_code=rejection_reason or "", note=reason)
+    elif action == "quick_answer":
+        quick_answer(session, appeal, user=user, text=text or "")
+    elif action == "reopen":
+        reopen(session, appeal, user=user, reason=reason or "")

@@ -1,0 +1,119 @@
+"""Citizens, appeals and the status history of every appeal."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.clock import now
+from core.db import Base, str_enum
+from intake.lifecycle import Status
+
+
+class Channel(enum.StrEnum):
+    PORTAL = "portal"
+    MOBILE = "mobile"
+    PHONE = "phone"
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+    SOCIAL = "social"
+    FRONT_OFFICE = "front_office"
+
+
+class Citizen(Base):
+    """An applicant; contact data here is personal and never leaves staff views."""
+
+    __tablename__ = "citizens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_e164: Mapped[str | None] = mapped_column(String(20), unique=True)
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    telegram_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    preferred_language: Mapped[str] = mapped_column(String(2), default="ru")
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Appeal(Base):
+    __tablename__ = "appeals"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_appeals_channel_external_id"),
+        Index("ix_appeals_org_status", "organization_id", "status"),
+        Index("ix_appeals_status_received", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_number: Mapped[str] = mapped_column(String(20), unique=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, 16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id"), index=True)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(5))
+    appeal_type: Mapped[str] = mapped_column(String(32))
+    category_code: Mapped[str | None] = mapped_column(ForeignKey("categories.code"), index=True)
+    category_confidence: Mapped[float | None] = mapped_column(Float)
+    district_code: Mapped[str | None] = mapped_column(ForeignKey("districts.code"), index=True)
+    address: Mapped[str | None] = mapped_column(String(300))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    urgency: Mapped[str] = mapped_column(String(16), default="normal")
+    urgency_triggers: Mapped[str | None] = mapped_column(String(300))
+
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    routing_rule_id: Mapped[int | None] = mapped_column(Integer)
+    routing_reason: Mapped[str | None] = mapped_column(Text)
+    triage_reason: Mapped[str | None] = mapped_column(String(64))
+
+    status: Mapped[Status] = mapped_column(str_enum(Status, 16))
+    received_at: Mapped[datetime] = mapped_column(default=now)
+    registered_on: Mapped[date | None] = mapped_column(Date)
+    due_at: Mapped[datetime | None]
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_notice_due_at: Mapped[datetime | None]
+    forward_due_at: Mapped[datetime | None]
+    answer_text: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    closed_at: Mapped[datetime | None]
+    rejection_reason: Mapped[str | None] = mapped_column(String(32))
+    earlier_appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+
+    citizen: Mapped[Citizen | None] = relationship(lazy="raise_on_sql")
+    history: Mapped[list[AppealStatusChange]] = relationship(
+        back_populates="appeal", order_by="AppealStatusChange.id", lazy="raise_on_sql"
+    )
+
+
+class AppealStatusChange(Base):
+    """One row per status change: who, when, from, to, why."""
+
+    __tablename__ = "appeal_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[Status | None] = mapped_column(str_enum(Status, 16))
+    to_status: Mapped[Status] = mapped_column(str_enum(Status, 16))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    at: Mapped[datetime] = mapped_column(default=now)
+
+    appeal: Mapped[Appeal] = relationship(back_populates="history", lazy="raise_on_sql")

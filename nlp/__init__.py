@@ -1,0 +1,4 @@
+"""NLP: language, topic, place and urgency from an appeal's text.
+
+Pure: it never touches the database.
+"""

@@ -1,0 +1,148 @@
+"""Load the reference data in ``data/`` (organizations, districts, taxonomy) into the database.
+
+Idempotent: codes are the keys, so running it again updates names and adds
+what is new without touching appeals.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from routing.models import (
+    Category,
+    CategoryArea,
+    ChangeKind,
+    District,
+    Organization,
+    OrganizationChange,
+    OrganizationKind,
+    RoutingRule,
+)
+
+DISTRICT_AKIMAT = "district_akimat"
+
+
+def _read(path: Path) -> Any:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def load_reference(session: Session, data_dir: Path) -> dict[str, int]:
+    """Upsert every reference file; returns counts per kind."""
+    organizations = _load_organizations(session, _read(data_dir / "organizations.yaml"))
+    districts = _load_districts(session, _read(data_dir / "districts.yaml"), organizations)
+    categories = _load_taxonomy(session, _read(data_dir / "taxonomy.yaml"), organizations)
+    changes = _load_changes(session, _read(data_dir / "organization_changes.yaml"))
+    session.flush()
+    return {
+        "organizations": len(organizations),
+        "districts": districts,
+        "categories": categories,
+        "organization_changes": changes,
+    }
+
+
+def _load_organizations(session: Session, rows: list[dict[str, Any]]) -> dict[str, Organization]:
+    existing = {org.code: org for org in session.scalars(select(Organization))}
+    for row in rows:
+        organization = existing.get(row["code"])
+        if organization is None:
+            organization = Organization(code=row["code"])
+            session.add(organization)
+            existing[row["code"]] = organization
+        organization.name_ru = row["name_ru"]
+        organization.name_kk = row["name_kk"]
+        organization.kind = OrganizationKind(row["kind"])
+        organization.district_code = row.get("district")
+        organization.phone = None if row.get("phone") is None else str(row["phone"])
+        organization.active_from = _as_date(row.get("active_from"))
+        organization.retired_on = _as_date(row.get("retired_on"))
+    session.flush()
+    return existing
+
+
+def _load_districts(
+    session: Session, rows: list[dict[str, Any]], organizations: dict[str, Organization]
+) -> int:
+    for row in rows:
+        district = session.get(District, row["code"]) or District(code=row["code"])
+        district.name_ru = row["name_ru"]
+        district.name_kk = row["name_kk"]
+        district.akimat_id = organizations[row["akimat"]].id
+        district.places = list(row.get("places") or [])
+        session.add(district)
+    session.flush()
+    return len(rows)
+
+
+def _load_taxonomy(
+    session: Session, taxonomy: dict[str, Any], organizations: dict[str, Organization]
+) -> int:
+    count = 0
+    rules = {
+        rule.category_code: rule
+        for rule in session.scalars(select(RoutingRule).where(RoutingRule.district_code.is_(None)))
+    }
+    for position, area_row in enumerate(taxonomy["areas"]):
+        area = session.get(CategoryArea, area_row["code"]) or CategoryArea(code=area_row["code"])
+        area.name_ru = area_row["name_ru"]
+        area.name_kk = area_row["name_kk"]
+        area.position = position
+        session.add(area)
+        for row in area_row["categories"]:
+            category = session.get(Category, row["code"]) or Category(code=row["code"])
+            to_akimat = row["organization"] == DISTRICT_AKIMAT
+            category.area_code = area.code
+            category.name_ru = row["name_ru"]
+            category.name_kk = row["name_kk"]
+            category.organization_id = None if to_akimat else organizations[row["organization"]].id
+            category.urgent = bool(row.get("urgent", False))
+            category.keywords_ru = list(row.get("keywords_ru") or [])
+            category.keywords_kk = list(row.get("keywords_kk") or [])
+            session.add(category)
+            session.flush()
+            rule = rules.get(category.code) or RoutingRule(category_code=category.code)
+            rule.district_code = None
+            rule.to_district_akimat = to_akimat
+            rule.organization_id = category.organization_id
+            rule.note = "default rule from data/taxonomy.yaml"
+            session.add(rule)
+            count += 1
+    session.flush()
+    return count
+
+
+def _load_changes(session: Session, rows: list[dict[str, Any]] | None) -> int:
+    known = {
+        (change.kind, change.effective_on, tuple(change.predecessor_codes))
+        for change in session.scalars(select(OrganizationChange))
+    }
+    for row in rows or []:
+        kind = ChangeKind(row["kind"])
+        effective_on = _as_date(row["effective_on"])
+        assert effective_on is not None
+        predecessors = list(row["from"])
+        if (kind, effective_on, tuple(predecessors)) in known:
+            continue
+        session.add(
+            OrganizationChange(
+                kind=kind,
+                effective_on=effective_on,
+                note=row.get("note_ru", ""),
+                predecessor_codes=predecessors,
+                successor_codes=list(row.get("to") or []),
+            )
+        )
+    return len(rows or [])

@@ -1,0 +1,108 @@
+"""Routing decisions and organization look-ups.
+
+Every decision carries its reason (the rule that chose it, or why none could),
+so it can be stored with the appeal and explained to an operator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.errors import NotFound
+from routing.models import Category, District, Organization, RoutingRule
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    organization_id: int | None
+    rule_id: int | None
+    reason: str
+    triage_reason: str | None = None
+
+    @property
+    def routed(self) -> bool:
+        return self.organization_id is not None
+
+
+def _triage(code: str, reason: str) -> RoutingDecision:
+    return RoutingDecision(organization_id=None, rule_id=None, reason=reason, triage_reason=code)
+
+
+def decide(
+    session: Session, *, category_code: str | None, district_code: str | None, on: date
+) -> RoutingDecision:
+    """Pick the organization for a category in a district; unroutable cases go to triage."""
+    if category_code is None:
+        return _triage("no_category", "the topic could not be determined")
+    if session.get(Category, category_code) is None:
+        return _triage("unknown_category", f"category {category_code!r} is not in the taxonomy")
+    rules = session.scalars(
+        select(RoutingRule).where(
+            RoutingRule.category_code == category_code,
+            (RoutingRule.district_code == district_code) | RoutingRule.district_code.is_(None),
+        )
+    ).all()
+    # A rule for this very district beats the citywide one.
+    rules = sorted(rules, key=lambda rule: rule.district_code is None)
+    if not rules:
+        return _triage("no_rule", f"no routing rule for category {category_code}")
+    rule = rules[0]
+    if rule.to_district_akimat:
+        if district_code is None:
+            return _triage(
+                "no_district",
+                f"category {category_code} is answered by a district akimat; district unknown",
+            )
+        district = session.get(District, district_code)
+        if district is None:
+            return _triage("unknown_district", f"district {district_code!r} is unknown")
+        organization_id: int | None = district.akimat_id
+        target = f"akimat of district {district_code}"
+    else:
+        organization_id = rule.organization_id
+        target = "citywide organization"
+    organization = session.get(Organization, organization_id) if organization_id else None
+    if organization is None:
+        return _triage("no_rule", f"rule #{rule.id} names no organization")
+    if not organization.is_active_on(on):
+        return _triage(
+            "organization_retired",
+            f"rule #{rule.id} names {organization.code}, retired on {organization.retired_on}",
+        )
+    scope = f"district {rule.district_code}" if rule.district_code else "any district"
+    return RoutingDecision(
+        organization_id=organization.id,
+        rule_id=rule.id,
+        reason=f"rule #{rule.id}: {category_code} in {scope} → {target} {organization.code}",
+    )
+
+
+def get_organization(session: Session, organization_id: int) -> Organization:
+    organization = session.get(Organization, organization_id)
+    if organization is None:
+        raise NotFound(f"organization {organization_id} not found", code="organization_not_found")
+    return organization
+
+
+def organization_by_code(session: Session, code: str) -> Organization:
+    organization = session.scalar(select(Organization).where(Organization.code == code))
+    if organization is None:
+        raise NotFound(f"organization {code!r} not found", code="organization_not_found")
+    return organization
+
+
+def active_organizations(session: Session, *, on: date) -> list[Organization]:
+    organizations = session.scalars(select(Organization).order_by(Organization.name_ru)).all()
+    return [organization for organization in organizations if organization.is_active_on(on)]
+
+
+def list_categories(session: Session) -> list[Category]:
+    return list(session.scalars(select(Category).where(Category.active).order_by(Category.code)))
+
+
+def list_districts(session: Session) -> list[District]:
+    return list(session.scalars(select(District).order_by(District.code)))

@@ -1,0 +1,1 @@
+"""SLA: appeal deadlines under the АППК, extensions, reminders, escalation and overdue sweeps."""

@@ -1,0 +1,145 @@
+"""The pipeline from submit to an organization: inline, through RQ, and after a lost enqueue."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import jobs
+from core.clock import local
+from core.models import OutboxMessage
+from core.settings import override_settings
+from intake.lifecycle import Status
+from intake.models import Appeal, Channel
+from intake.schemas import CitizenContact, IncomingContact
+from intake.service import submit
+from routing.models import Organization
+from sla.service import deadline_policy
+
+WATER = "На улице Жандосова прорвало трубу водопровода, вода течёт по дороге уже сутки"
+SNOW_MEDEU = "Во дворе на Самале не чистят снег третий день, сугробы и наледь у подъезда"
+
+
+def org_code(session: Session, appeal: Appeal) -> str | None:
+    org = session.get(Organization, appeal.organization_id) if appeal.organization_id else None
+    return org.code if org else None
+
+
+def test_water_leak_goes_to_the_water_utility_with_its_rule(
+    session: Session, submit_appeal: Any
+) -> None:
+    appeal = submit_appeal(WATER)
+    assert appeal.status is Status.ASSIGNED
+    assert org_code(session, appeal) == "almaty-su"
+    assert appeal.routing_rule_id is not None
+    assert "almaty-su" in (appeal.routing_reason or "")
+    assert appeal.language == "ru"
+
+
+def test_yard_snow_goes_to_the_district_akimat(session: Session, submit_appeal: Any) -> None:
+    appeal = submit_appeal(SNOW_MEDEU)
+    assert appeal.district_code == "medeu"
+    assert org_code(session, appeal) == "akimat-medeu"
+
+
+def test_kazakh_appeal_is_detected_and_routed(session: Session, submit_appeal: Any) -> None:
+    appeal = submit_appeal("Самал ауласында үш күннен бері қар тазаланбайды, кіреберісте мұз")
+    assert appeal.language == "kk"
+    assert appeal.status is Status.ASSIGNED
+
+
+def test_district_unknown_leaves_akimat_topics_in_triage(
+    session: Session, submit_appeal: Any
+) -> None:
+    appeal = submit_appeal("Во дворе нашего дома третий день не чистят снег, сугробы по колено")
+    assert appeal.status is Status.REGISTERED
+    assert appeal.organization_id is None
+    assert appeal.triage_reason == "no_district"
+
+
+def test_registration_sets_the_legal_deadline(session: Session, submit_appeal: Any) -> None:
+    received = datetime(2026, 3, 19, 15, 0, tzinfo=UTC)  # Thursday 20:00 in Almaty: after hours
+    appeal = submit_appeal(WATER, received_at=received)
+    policy = deadline_policy()
+    assert appeal.registered_on == policy.registration_date(received)
+    # 20 March is a Friday; Nauryz 21-23 March (and its transfers) follow, so registration
+    # is on the first working day after 19 March and the deadline lies 15 working days later.
+    assert appeal.registered_on is not None and appeal.registered_on > local(received).date()
+    assert appeal.due_at == policy.due_at(received, appeal.appeal_type)
+
+
+def test_pipeline_is_idempotent(session: Session, submit_appeal: Any) -> None:
+    from intake.models import AppealStatusChange
+    from intake.pipeline import process
+
+    appeal = submit_appeal(WATER)
+
+    def changes() -> int:
+        rows = session.scalars(
+            select(AppealStatusChange).where(AppealStatusChange.appeal_id == appeal.id)
+        )
+        return len(rows.all())
+
+    before = changes()
+    assert before == 3  # received, registered, assigned
+    process(session, appeal.id)
+    process(session, appeal.id)
+    assert appeal.status is Status.ASSIGNED
+    assert changes() == before
+
+
+def test_through_rq_and_a_real_worker(session: Session, rq_settings: Any) -> None:
+    from rq import SimpleWorker
+
+    result = submit(
+        session,
+        IncomingContact(
+            channel=Channel.WHATSAPP,
+            external_id="wamid.1",
+            text=WATER,
+            citizen=CitizenContact(phone="+77017654321"),
+        ),
+    )
+    session.commit()
+    appeal = result.appeal
+    session.refresh(appeal)
+    assert appeal.status is Status.RECEIVED  # not processed in the request: it is queued
+    queue = jobs.queue(rq_settings)
+    assert queue.count == 1
+    worker = SimpleWorker([queue], connection=queue.connection, serializer=queue.serializer)
+    worker.work(burst=True)
+    session.refresh(appeal)
+    assert appeal.status is Status.ASSIGNED
+    outbox = session.scalar(select(OutboxMessage).where(OutboxMessage.args == [appeal.id]))
+    assert outbox is not None and outbox.done_at is not None
+    # The same job delivered again finds its outbox row done and changes nothing.
+    from intake.jobs import process_appeal
+
+    assert process_appeal(appeal.id, outbox_id=outbox.id) == "already done"
+
+
+def test_lost_enqueue_is_recovered_by_the_relay(session: Session, rq_settings: Any) -> None:
+    from rq import SimpleWorker
+
+    broken = rq_settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    with override_settings(broken):
+        result = submit(
+            session,
+            IncomingContact(
+                channel=Channel.PORTAL, text=WATER, citizen=CitizenContact(phone="+77017654320")
+            ),
+        )
+        session.commit()  # the enqueue fails after commit: the appeal is safe, the job is pending
+    appeal = result.appeal
+    session.refresh(appeal)
+    assert appeal.status is Status.RECEIVED
+    assert jobs.pending_count(session) >= 1
+    relayed = jobs.relay_pending(session, older_than_s=0)
+    assert relayed >= 1
+    queue = jobs.queue(rq_settings)
+    SimpleWorker([queue], connection=queue.connection, serializer=queue.serializer).work(burst=True)
+    session.refresh(appeal)
+    assert appeal.status is Status.ASSIGNED

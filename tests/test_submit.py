@@ -1,0 +1,206 @@
+"""``submit()``: durable, idempotent on (channel, external id), and all-or-nothing on bad input."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+from core import db
+from core.errors import ValidationFailed
+from core.models import OutboxMessage
+from intake.lifecycle import Status
+from intake.models import Appeal, AppealStatusChange, Channel, Citizen
+from intake.schemas import CitizenContact, IncomingContact
+from intake.service import submit
+
+TEXT = "Во дворе дома на Самале третий день не вывозят мусор, контейнеры переполнены"
+
+
+def counts(session: Session) -> tuple[int, int, int, int]:
+    return tuple(  # type: ignore[return-value]
+        session.scalar(select(func.count()).select_from(model)) or 0
+        for model in (Appeal, Citizen, AppealStatusChange, OutboxMessage)
+    )
+
+
+def test_same_external_id_twice_gives_one_appeal(session: Session) -> None:
+    contact = IncomingContact(
+        channel=Channel.TELEGRAM,
+        external_id="update-1001",
+        text=TEXT,
+        citizen=CitizenContact(telegram_user_id="555"),
+    )
+    first = submit(session, contact)
+    session.commit()
+    second = submit(session, contact)
+    session.commit()
+    assert first.created and not second.created
+    assert first.appeal.id == second.appeal.id
+    assert first.appeal.tracking_number == second.appeal.tracking_number
+    n = session.scalar(
+        select(func.count()).select_from(Appeal).where(Appeal.external_id == "update-1001")
+    )
+    assert n == 1
+
+
+def test_same_external_id_on_another_channel_is_another_appeal(session: Session) -> None:
+    one = submit(
+        session,
+        IncomingContact(
+            channel=Channel.TELEGRAM,
+            external_id="42",
+            text=TEXT,
+            citizen=CitizenContact(phone="87011234567"),
+        ),
+    )
+    two = submit(
+        session,
+        IncomingContact(
+            channel=Channel.WHATSAPP,
+            external_id="42",
+            text=TEXT,
+            citizen=CitizenContact(phone="87011234567"),
+        ),
+    )
+    assert one.appeal.id != two.appeal.id
+    # One citizen behind both, found by the normalized phone.
+    assert one.appeal.citizen_id == two.appeal.citizen_id
+
+
+def test_phone_is_normalized_to_e164(session: Session) -> None:
+    result = submit(
+        session,
+        IncomingContact(
+            channel=Channel.PHONE, text=TEXT, citizen=CitizenContact(phone="8 (701) 123-45-67")
+        ),
+    )
+    citizen = session.get(Citizen, result.appeal.citizen_id)
+    assert citizen is not None and citizen.phone_e164 == "+77011234567"
+
+
+def test_concurrent_delivery_from_two_connections_gives_one_appeal(
+    pg_engine: Engine, settings: Any
+) -> None:
+    """Two connections commit the same external id at once: one appeal, both get its number."""
+    external_id = f"race-{uuid.uuid4().hex}"
+    contact = IncomingContact(
+        channel=Channel.WHATSAPP,
+        external_id=external_id,
+        text=TEXT,
+        citizen=CitizenContact(phone=f"+7701{uuid.uuid4().int % 10**7:07d}"),
+    )
+    barrier = threading.Barrier(2)
+    results: list[tuple[int, str, bool]] = []
+    errors: list[BaseException] = []
+    factory = db.sessionmaker(bind=pg_engine, expire_on_commit=False)
+
+    def deliver() -> None:
+        try:
+            with factory() as own:
+                barrier.wait(timeout=10)
+                result = submit(own, contact)
+                # Hold the transaction open briefly so both inserts really overlap.
+                own.execute(text("SELECT pg_sleep(0.2)"))
+                own.commit()
+                results.append((result.appeal.id, result.appeal.tracking_number, result.created))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    try:
+        assert errors == []
+        assert len(results) == 2
+        assert results[0][:2] == results[1][:2]
+        assert sorted(created for *_, created in results) == [False, True]
+        with factory() as check:
+            n = check.scalar(
+                select(func.count()).select_from(Appeal).where(Appeal.external_id == external_id)
+            )
+            assert n == 1
+    finally:
+        with factory() as cleanup:
+            ids = cleanup.scalars(select(Appeal.id).where(Appeal.external_id == external_id)).all()
+            for appeal_id in ids:
+                cleanup.execute(
+                    text("DELETE FROM appeal_status_changes WHERE appeal_id = :i"), {"i": appeal_id}
+                )
+                cleanup.execute(
+                    text("DELETE FROM outbox WHERE args::text = :a"), {"a": f"[{appeal_id}]"}
+                )
+                cleanup.execute(text("DELETE FROM appeals WHERE id = :i"), {"i": appeal_id})
+            cleanup.execute(
+                text("DELETE FROM citizens WHERE phone_e164 = :p"), {"p": contact.citizen.phone}
+            )
+            cleanup.commit()
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"text": "   "}, "text_too_short"),
+        ({"text": "мусор"}, "text_too_short"),
+        ({"text": "я" * 5001}, "text_too_long"),
+        ({"category_code": "no.such.category"}, "unknown_category"),
+        ({"district_code": "atlantis"}, "unknown_district"),
+        ({"appeal_type": "petition"}, "unknown_appeal_type"),
+        ({"citizen": CitizenContact(phone="12345")}, "invalid_phone"),
+        ({"citizen": CitizenContact(phone="+7 701 123")}, "invalid_phone"),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_is_written(
+    session: Session, fields: dict[str, Any], code: str
+) -> None:
+    before = counts(session)
+    contact = IncomingContact(channel=Channel.PORTAL, **{"text": TEXT, **fields})
+    with pytest.raises(ValidationFailed) as refused:
+        submit(session, contact)
+    assert refused.value.code == code
+    session.rollback()
+    assert counts(session) == before
+
+
+def test_submit_records_received_history_and_one_pipeline_job(session: Session) -> None:
+    result = submit(
+        session,
+        IncomingContact(
+            channel=Channel.PORTAL, text=TEXT, citizen=CitizenContact(email="a@example.kz")
+        ),
+    )
+    appeal = result.appeal
+    assert appeal.status is Status.RECEIVED
+    changes = session.scalars(
+        select(AppealStatusChange).where(AppealStatusChange.appeal_id == appeal.id)
+    ).all()
+    assert [(c.from_status, c.to_status, c.actor_kind) for c in changes] == [
+        (None, Status.RECEIVED, "citizen")
+    ]
+    jobs = session.scalars(select(OutboxMessage).where(OutboxMessage.done_at.is_(None))).all()
+    assert [(job.job, job.args) for job in jobs if job.args == [appeal.id]] == [
+        ("intake.jobs.process_appeal", [appeal.id])
+    ]
+
+
+def test_tracking_numbers_are_unique_and_readable(session: Session) -> None:
+    numbers = {
+        submit(
+            session,
+            IncomingContact(
+                channel=Channel.PORTAL, text=TEXT, citizen=CitizenContact(phone="+77011234567")
+            ),
+        ).appeal.tracking_number
+        for _ in range(30)
+    }
+    assert len(numbers) == 30
+    for number in numbers:
+        prefix, suffix = number.split("-")
+        assert len(prefix) == 4 and prefix.isdigit()
+        assert len(suffix) == 8 and not set(suffix) & set("01OIL")
