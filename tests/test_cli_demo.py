@@ -1,0 +1,87 @@
+"""The command line as an operator of the system uses it: init, then demo, on both backends."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from core import db
+from tests.conftest import PG_ADMIN_URL, schema_url
+
+KEYS = {"by_status", "by_category", "by_organization", "by_district", "elapsed_s"}
+
+
+def civicdesk(
+    env: dict[str, str], *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CIVICDESK_")}
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "civicdesk.cli", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed
+
+
+def check_report(report: dict[str, Any], appeals: int) -> None:
+    assert set(report) >= KEYS
+    for key in ("by_status", "by_category", "by_organization", "by_district"):
+        assert sum(report[key].values()) == appeals, key
+    assert "received" not in report["by_status"]  # every appeal went through the pipeline
+    assert report["by_status"].get("assigned", 0) >= appeals * 0.6
+    assert len(report["by_district"]) >= 6
+    assert len(report["by_organization"]) >= 10
+
+
+def test_init_and_demo_on_the_embedded_default(tmp_path: Path) -> None:
+    env = {"CIVICDESK_DATABASE_URL": f"sqlite:///{tmp_path}/civicdesk.sqlite3"}
+    init = civicdesk(env, "init")
+    assert "civicdesk-demo" in init.stdout  # development accounts were created
+    again = civicdesk(env, "init")  # idempotent
+    assert json.loads(again.stdout.splitlines()[0])["organizations"] >= 50
+    demo = civicdesk(env, "demo", "--appeals", "120", "--json")
+    report = json.loads(demo.stdout)
+    check_report(report, 120)
+    assert report["jobs"] == "inline"
+
+
+@pytest.fixture
+def pg_schema(pg_engine: Engine) -> Iterator[str]:
+    name = f"civicdesk_cli_{uuid.uuid4().hex[:8]}"
+    admin = db.make_engine(PG_ADMIN_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{name}"'))
+    try:
+        yield schema_url(name)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
+
+
+def test_demo_on_postgresql_with_rq_workers(pg_schema: str, redis_url: str) -> None:
+    env = {
+        "CIVICDESK_DATABASE_URL": pg_schema,
+        "CIVICDESK_REDIS_URL": redis_url,
+        "CIVICDESK_QUEUE_NAME": f"civicdesk-cli-{uuid.uuid4().hex[:8]}",
+        "CIVICDESK_ENVIRONMENT": "test",
+    }
+    civicdesk(env, "init")
+    demo = civicdesk(env, "demo", "--appeals", "150", "--workers", "2", "--json")
+    report = json.loads(demo.stdout)
+    check_report(report, 150)
+    assert report["jobs"] == "rq (2 workers)"
+    assert report["backend"] == "postgresql"
