@@ -22,8 +22,12 @@ run: install
 	$(BIN)/civicdesk init
 	$(BIN)/civicdesk serve --host $(HOST) --port $(PORT)
 
-## make test: everything the suite needs, then the suite (PostgreSQL and Redis on 127.0.0.1)
+## make test: everything the suite needs, the static checks, then the suite
+## (PostgreSQL and Redis on 127.0.0.1; under CI=true their absence fails the run)
 test: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
 bench: install
@@ -31,7 +35,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check . || true
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

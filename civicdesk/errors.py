@@ -9,12 +9,18 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import DomainError
 
 log = logging.getLogger(__name__)
+_HTML_ERROR = """<!doctype html><html lang="ru"><head><meta charset="utf-8">
+<title>{status}</title><link rel="stylesheet" href="/static/app.css"></head>
+<body><main class="container"><h1>{status}</h1>
+<p>Страница не найдена или недоступна. <a href="/">На главную</a></p>
+<p lang="kk">Бет табылмады немесе қолжетімсіз. <a href="/?lang=kk">Басты бетке</a></p>
+</main></body></html>"""
 
 
 def _body(code: str, message: str, details: object = None) -> dict[str, object]:
@@ -47,7 +53,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(_body(code, message, problems), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+            "accept", ""
+        ):
+            # A person in a browser gets a page in both languages, not JSON.
+            return HTMLResponse(_HTML_ERROR.format(status=error.status_code), error.status_code)
         code = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}.get(
             error.status_code, "http_error"
         )

@@ -30,9 +30,11 @@ DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def request_token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    """The JSON API takes bearer tokens only; the session cookie is for the pages, whose
+    forms carry a CSRF token (civicdesk.web.staff_auth)."""
     if credentials is not None and credentials.scheme.lower() == "bearer":
         return credentials.credentials
-    return request.cookies.get(SESSION_COOKIE)
+    return None
 
 
 def current_user(

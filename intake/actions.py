@@ -46,7 +46,8 @@ def _transition(
     session.flush()
 
 
-def _authorize(action_name: str, user: StaffUser, appeal: Appeal, reason: str | None) -> str:
+def _check_role(action_name: str, user: StaffUser, appeal: Appeal) -> None:
+    """Who may act comes before what they sent: a refused role learns nothing about inputs."""
     action = ACTIONS[action_name]
     if user.role.value not in action.roles:
         raise PermissionDenied(
@@ -60,7 +61,11 @@ def _authorize(action_name: str, user: StaffUser, appeal: Appeal, reason: str | 
         raise PermissionDenied(
             "this appeal belongs to another organization", code="other_organization"
         )
-    if action.needs_reason and not (reason or "").strip():
+
+
+def _authorize(action_name: str, user: StaffUser, appeal: Appeal, reason: str | None) -> str:
+    _check_role(action_name, user, appeal)
+    if ACTIONS[action_name].needs_reason and not (reason or "").strip():
         raise ValidationFailed(f"{action_name} needs a reason", code="reason_required")
     return (reason or "").strip()
 
@@ -245,6 +250,7 @@ def perform(
 
     if action not in ACTIONS:
         raise ValidationFailed(f"unknown action {action!r}", code="unknown_action")
+    _check_role(action, user, appeal)
     if action == "accept":
         accept(session, appeal, user=user)
     elif action == "answer":

@@ -55,10 +55,12 @@ def water_appeal(submit_appeal: Any) -> Appeal:
 
 @pytest.fixture
 def executor(water_appeal: Appeal, make_user: Any, session: Session) -> Any:
-    user, _ = make_user("executor")
-    # The executor of the organization the rules chose.
-    user.organization_id = water_appeal.organization_id
-    session.flush()
+    from routing.models import Organization
+
+    # An executor of the organization the rules chose.
+    organization = session.get(Organization, water_appeal.organization_id)
+    assert organization is not None
+    user, _ = make_user("executor", organization.code)
     return user
 
 

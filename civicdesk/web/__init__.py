@@ -1,0 +1,18 @@
+"""Server-rendered pages: the citizens' portal and the staff side."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+
+def install_web(app: FastAPI) -> None:
+    """Mount the portal, the staff pages and their static files."""
+    from civicdesk.web import portal, staff, staff_auth
+    from civicdesk.web.rendering import STATIC_DIR
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    staff_auth.install_login_redirect(app)
+    app.include_router(portal.router)
+    app.include_router(staff_auth.router)
+    app.include_router(staff.router)

@@ -1,0 +1,134 @@
+"""What the staff pages show: list rows, deadline colours, and which action forms a user gets.
+
+Pure functions over loaded objects; the lifecycle tables decide, as they do for the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from core.models import Role, StaffUser
+from intake.lifecycle import ACTIONS, OPEN_STATUSES, TRANSITIONS, Status, status_label
+from intake.models import Appeal
+
+SNIPPET_CHARS: Final = 120
+DUE_SOON: Final = timedelta(days=2)
+
+#: Status filter tabs of the list, in display order; "triage" is the unrouted queue.
+TABS: Final[dict[str, tuple[Status, ...]]] = {
+    "new": (Status.ASSIGNED, Status.FORWARDED, Status.REOPENED, Status.RETURNED),
+    "in_work": (Status.IN_PROGRESS, Status.EXTENDED),
+    "answered": (Status.ANSWERED, Status.CLOSED, Status.QUICK_ANSWERED),
+    "all": (),
+    "triage": (),
+}
+TRIAGE_ROLES: Final = frozenset({Role.OPERATOR, Role.INSPECTOR, Role.ADMIN})
+
+#: The status each action leads to ("route" depends on the appeal, see ``route_target``).
+ACTION_TARGET: Final[dict[str, Status]] = {
+    "accept": Status.IN_PROGRESS,
+    "answer": Status.ANSWERED,
+    "send_back": Status.REGISTERED,
+    "close": Status.CLOSED,
+    "return": Status.RETURNED,
+    "extend": Status.EXTENDED,
+    "reject": Status.REJECTED,
+    "quick_answer": Status.QUICK_ANSWERED,
+    "reopen": Status.REOPENED,
+}
+
+
+def tabs_for(user: StaffUser) -> list[str]:
+    return [tab for tab in TABS if tab != "triage" or user.role in TRIAGE_ROLES]
+
+
+def default_tab(user: StaffUser) -> str:
+    return "new" if user.role is Role.EXECUTOR else "all"
+
+
+def due_state(appeal: Appeal, moment: datetime) -> str:
+    """'overdue', 'soon' (within two days) or '' — only while the appeal awaits its answer."""
+    if appeal.due_at is None or appeal.status not in OPEN_STATUSES:
+        return ""
+    if appeal.due_at <= moment:
+        return "overdue"
+    if appeal.due_at - moment <= DUE_SOON:
+        return "soon"
+    return ""
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class AppealRow:
+    id: int
+    tracking_number: str
+    received_at: datetime
+    due_at: datetime | None
+    due_state: str
+    category: str
+    district: str
+    status: str
+    status_label: str
+    urgent: bool
+    snippet: str
+
+
+def appeal_row(
+    appeal: Appeal,
+    *,
+    language: str,
+    moment: datetime,
+    categories: dict[str, str],
+    districts: dict[str, str],
+) -> AppealRow:
+    return AppealRow(
+        id=appeal.id,
+        tracking_number=appeal.tracking_number,
+        received_at=appeal.received_at,
+        due_at=appeal.due_at,
+        due_state=due_state(appeal, moment),
+        category=categories.get(appeal.category_code or "", appeal.category_code or ""),
+        district=districts.get(appeal.district_code or "", appeal.district_code or ""),
+        status=appeal.status.value,
+        status_label=status_label(appeal.status, language),
+        urgent=appeal.urgency != "normal",
+        snippet=snippet(appeal.text),
+    )
+
+
+def route_target(appeal: Appeal) -> Status:
+    """Routing an unassigned appeal assigns it; routing an assigned one forwards it."""
+    unassigned = appeal.organization_id is None
+    first_time = appeal.status in (Status.REGISTERED, Status.REOPENED) and unassigned
+    return Status.ASSIGNED if first_time else Status.FORWARDED
+
+
+def available_actions(user: StaffUser, appeal: Appeal) -> list[str]:
+    """The actions whose forms this user should see for this appeal, in the lifecycle's order.
+
+    The service checks again when the form is posted; this only keeps useless
+    buttons off the page.
+    """
+    names = []
+    for name, action in ACTIONS.items():
+        if user.role.value not in action.roles:
+            continue
+        if (
+            action.own_organization
+            and user.role is Role.EXECUTOR
+            and (appeal.organization_id is None or appeal.organization_id != user.organization_id)
+        ):
+            continue
+        target = route_target(appeal) if name == "route" else ACTION_TARGET[name]
+        if target not in TRANSITIONS[appeal.status]:
+            continue
+        if name == "extend" and appeal.due_at is None:
+            continue
+        names.append(name)
+    return names

@@ -1,0 +1,359 @@
+"""Staff pages: the appeal list, one appeal with its history, and the action forms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from civicdesk.web.lookups import (
+    appeal_type_name,
+    category_names,
+    district_names,
+    organization_names,
+    route_targets,
+    staff_names,
+)
+from civicdesk.web.presenters import (
+    TABS,
+    appeal_row,
+    available_actions,
+    default_tab,
+    due_state,
+    route_target,
+    tabs_for,
+)
+from civicdesk.web.rendering import page_language, redirect, render
+from civicdesk.web.staff_auth import HOME_PATH, StaffUserDep, csrf_ok, form_csrf
+from civicdesk.web.texts import has, t
+from core.api_deps import DbSession
+from core.clock import ALMATY, local, now
+from core.errors import DomainError, NotFound, ValidationFailed
+from core.models import Role, StaffUser
+from intake import actions, service
+from intake.lifecycle import ACTIONS, REJECTION_REASONS, Status, status_label
+from intake.models import Appeal
+from intake.views import staff_view
+from sla.service import deadline_policy
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+MAX_PAGE = 100_000
+#: An extension's new date means the end of that working day in Almaty.
+EXTENSION_END_OF_DAY = time(18, 0)
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    at: datetime
+    who: str
+    from_label: str
+    to_label: str
+    reason: str
+    organization: str
+
+
+def _int_or_none(value: str) -> int | None:
+    value = value.strip()
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+def parse_new_due(value: str) -> datetime | None:
+    """'2026-03-20' → 18:00 that day in Almaty (when the reception closes), as an aware datetime."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed("the new due date must be YYYY-MM-DD", code="bad_date") from None
+    return datetime.combine(day, EXTENSION_END_OF_DAY, tzinfo=ALMATY)
+
+
+def _frame(request: Request, session: Session, user: StaffUser, language: str) -> dict[str, Any]:
+    """What the staff layout needs on every page."""
+    organization = None
+    if user.organization_id is not None:
+        organization = organization_names(session, language).get(user.organization_id)
+    return {
+        "user": user,
+        "user_role": t(f"role.{user.role.value}", language),
+        "user_organization": organization,
+        "csrf": form_csrf(request),
+    }
+
+
+def _error_page(
+    request: Request,
+    session: Session,
+    user: StaffUser,
+    *,
+    language: str,
+    status_code: int,
+    message_key: str,
+) -> Response:
+    return render(
+        request,
+        "staff/error.html",
+        language=language,
+        status_code=status_code,
+        private=True,
+        message_key=message_key,
+        message=None,
+        **_frame(request, session, user, language),
+    )
+
+
+@router.get("/staff", name="staff_home")
+def staff_home(user: StaffUserDep) -> Response:
+    return redirect(HOME_PATH, private=True)
+
+
+@router.get("/staff/appeals", name="staff_appeals")
+def appeal_list(
+    request: Request,
+    session: DbSession,
+    user: StaffUserDep,
+    tab: str = "",
+    page: str = "1",
+    done: str = "",
+) -> Response:
+    language = page_language(request)
+    tabs = tabs_for(user)
+    if tab not in tabs:
+        tab = default_tab(user)
+    page_number = min(max(_int_or_none(page) or 1, 1), MAX_PAGE)
+    appeals, total = service.list_for_staff(
+        session,
+        user=user,
+        statuses=list(TABS[tab]) or None,
+        triage=tab == "triage",
+        limit=PAGE_SIZE,
+        offset=(page_number - 1) * PAGE_SIZE,
+    )
+    moment = now()
+    categories = category_names(session, language)
+    districts = district_names(session, language)
+    organizations = organization_names(session, language)
+    rows = [
+        (
+            appeal_row(
+                appeal, language=language, moment=moment, categories=categories, districts=districts
+            ),
+            organizations.get(appeal.organization_id or 0, ""),
+        )
+        for appeal in appeals
+    ]
+    last_page = max(1, -(-total // PAGE_SIZE))
+    return render(
+        request,
+        "staff/list.html",
+        language=language,
+        private=True,
+        tabs=tabs,
+        tab=tab,
+        rows=rows,
+        total=total,
+        page=page_number,
+        last_page=last_page,
+        first_shown=(page_number - 1) * PAGE_SIZE + 1 if rows else 0,
+        last_shown=(page_number - 1) * PAGE_SIZE + len(rows),
+        show_organization=user.role is not Role.EXECUTOR,
+        flash=f"done.{done}" if done in ACTIONS else None,
+        **_frame(request, session, user, language),
+    )
+
+
+def _detail_page(
+    request: Request,
+    session: Session,
+    user: StaffUser,
+    appeal: Appeal,
+    *,
+    language: str,
+    flash: str | None = None,
+    error: DomainError | None = None,
+    form_values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    view = staff_view(appeal, show_full_phone=user.role is not Role.EXECUTOR)
+    organizations = organization_names(session, language)
+    actors = staff_names(
+        session, {change.actor_id for change in appeal.history if change.actor_id is not None}
+    )
+    history = [
+        HistoryRow(
+            at=change.at,
+            who=(
+                actors.get(change.actor_id, t("actor.staff", language))
+                if change.actor_id is not None
+                else t(f"actor.{change.actor_kind}", language)
+            ),
+            from_label=status_label(change.from_status, language) if change.from_status else "",
+            to_label=status_label(change.to_status, language),
+            reason=change.reason,
+            organization=organizations.get(change.organization_id or 0, ""),
+        )
+        for change in appeal.history
+    ]
+    names = available_actions(user, appeal)
+    error_key = f"staff_error.{error.code}" if error is not None else None
+    moment = local(now())
+    return render(
+        request,
+        "staff/appeal.html",
+        language=language,
+        status_code=status_code,
+        private=True,
+        appeal=view,
+        status_label=lambda status: status_label(status, language),
+        due_state=due_state(appeal, now()),
+        category=category_names(session, language).get(
+            view.category_code or "", view.category_code
+        ),
+        district=district_names(session, language).get(
+            view.district_code or "", view.district_code
+        ),
+        organization=organizations.get(view.organization_id or 0),
+        history=history,
+        actions=names,
+        route_options=(
+            route_targets(session, language, exclude_id=appeal.organization_id)
+            if "route" in names
+            else []
+        ),
+        route_forwards=route_target(appeal) is Status.FORWARDED,
+        rejection_reasons=REJECTION_REASONS,
+        appeal_type=appeal_type_name(view.appeal_type, language) if view.appeal_type else None,
+        min_due=(moment + timedelta(days=1)).date().isoformat(),
+        max_due=(
+            local(deadline_policy().max_extended_due(appeal.received_at)).date().isoformat()
+            if "extend" in names
+            else ""
+        ),
+        flash=flash,
+        error_text=(t(error_key, language) if error_key and has(error_key) else None),
+        error_detail=error.message if error is not None else None,
+        form_values=form_values or {},
+        **_frame(request, session, user, language),
+    )
+
+
+@router.get("/staff/appeals/{appeal_id}", name="staff_appeal")
+def appeal_page(
+    request: Request,
+    session: DbSession,
+    user: StaffUserDep,
+    appeal_id: str,
+    done: str = "",
+) -> Response:
+    language = page_language(request)
+    number = _int_or_none(appeal_id)
+    try:
+        if number is None:
+            raise NotFound("no such appeal", code="appeal_not_found")
+        appeal = service.get_for_staff(session, user=user, appeal_id=number)
+    except NotFound:
+        return _error_page(
+            request,
+            session,
+            user,
+            language=language,
+            status_code=404,
+            message_key="staff_error.not_found",
+        )
+    flash = f"done.{done}" if done in ACTIONS else None
+    return _detail_page(request, session, user, appeal, language=language, flash=flash)
+
+
+@router.post("/staff/appeals/{appeal_id}/actions/{action}", name="staff_appeal_action")
+def appeal_action(
+    request: Request,
+    session: DbSession,
+    user: StaffUserDep,
+    appeal_id: str,
+    action: str,
+    csrf: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+    organization_code: Annotated[str, Form()] = "",
+    new_due: Annotated[str, Form()] = "",
+    rejection_reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Run one named action from its form; the service checks role, organization and status."""
+    language = page_language(request)
+    if not csrf_ok(request, csrf):
+        return _error_page(
+            request,
+            session,
+            user,
+            language=language,
+            status_code=403,
+            message_key="staff_error.csrf",
+        )
+    number = _int_or_none(appeal_id)
+    try:
+        if number is None:
+            raise NotFound("no such appeal", code="appeal_not_found")
+        appeal = service.get_for_staff(session, user=user, appeal_id=number)
+    except NotFound:
+        return _error_page(
+            request,
+            session,
+            user,
+            language=language,
+            status_code=404,
+            message_key="staff_error.not_found",
+        )
+    try:
+        actions.perform(
+            session,
+            appeal,
+            user=user,
+            action=action,
+            reason=reason.strip() or None,
+            text=text.strip() or None,
+            organization_code=organization_code.strip() or None,
+            new_due=parse_new_due(new_due) if action == "extend" else None,
+            rejection_reason=rejection_reason.strip() or None,
+        )
+    except DomainError as error:
+        # Nothing of a refused action may be committed by the request's transaction.
+        session.rollback()
+        try:
+            appeal = service.get_for_staff(session, user=user, appeal_id=number)
+        except NotFound:
+            return _error_page(
+                request,
+                session,
+                user,
+                language=language,
+                status_code=404,
+                message_key="staff_error.not_found",
+            )
+        return _detail_page(
+            request,
+            session,
+            user,
+            appeal,
+            language=language,
+            error=error,
+            status_code=error.http_status,
+            form_values={
+                "action": action,
+                "reason": reason,
+                "text": text,
+                "organization_code": organization_code,
+                "new_due": new_due,
+                "rejection_reason": rejection_reason,
+            },
+        )
+    if service.can_view(user, appeal):
+        return redirect(f"/staff/appeals/{appeal.id}?done={action}", private=True)
+    # An executor who sent an appeal back no longer sees it: back to their list.
+    return redirect(f"{HOME_PATH}?done={action}", private=True)
