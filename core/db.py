@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -133,3 +133,19 @@ def str_enum(enum_class: type[Any], length: int = 32) -> SAEnum:
         values_callable=lambda members: [member.value for member in members],
         validate_strings=True,
     )
+
+
+def dialect_insert(dialect_name: str, table: Any) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` support for the backend (PostgreSQL or SQLite)."""
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a mapped class, for the bulk statements of hot paths."""
+    return cast(Table, model.__table__)

@@ -1,4 +1,11 @@
-"""Jobs: recorded in the outbox with the change that needs them, run after commit.
+"""Jobs run after commit: coalesced "drain what is pending" jobs, and outbox jobs.
+
+Coalesced jobs (``defer_coalesced``) are for work whose pending state is already
+durable in the data itself — an appeal in ``received`` is its own job record.
+Many commits before the job starts make one run, which drains everything
+pending in batches; a Redis flag (``SET NX``) keeps at most one queued.
+
+Outbox jobs:
 
 ``defer(session, "intake.jobs.process_appeal", appeal_id)`` writes an outbox row
 in the caller's transaction. When that transaction commits the job is enqueued
@@ -25,6 +32,7 @@ from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 _PENDING_KEY = "civicdesk_outbox_pending"
+_COALESCED_KEY = "civicdesk_coalesced_pending"
 JOB_TIMEOUT_S = 300
 
 
@@ -106,8 +114,52 @@ def dispatch(outbox_id: int, job: str, args: list[Any], settings: Settings | Non
     )
 
 
+def defer_coalesced(session: Session, job: str) -> None:
+    """Ask for ``job()`` to run after this transaction commits (once, however often asked)."""
+    session.info.setdefault(_COALESCED_KEY, set()).add(job)
+
+
+def _coalesce_flag(settings: Settings, job: str) -> str:
+    return f"{settings.queue_name}:coalesced:{job}"
+
+
+def dispatch_coalesced(job: str, settings: Settings | None = None) -> None:
+    """Enqueue ``job`` unless a run is already queued (inline: run it here and now)."""
+    settings = settings or get_settings()
+    if settings.jobs_inline:
+        resolve(job)()
+        return
+    from rq import Retry
+
+    jobs_queue = queue(settings)
+    # The flag expires, so a queued job lost with its Redis data cannot block later runs.
+    if jobs_queue.connection.set(
+        _coalesce_flag(settings, job), "1", nx=True, ex=max(settings.outbox_relay_after_s, 5)
+    ):
+        jobs_queue.enqueue_call(
+            func=job,
+            timeout=JOB_TIMEOUT_S,
+            result_ttl=600,
+            failure_ttl=7 * 24 * 3600,
+            retry=Retry(max=3, interval=[5, 30, 120]),
+        )
+
+
+def coalesced_job_started(job: str, settings: Settings | None = None) -> None:
+    """Called first by a coalesced job: a commit from now on asks for a new run."""
+    settings = settings or get_settings()
+    if not settings.jobs_inline:
+        queue(settings).connection.delete(_coalesce_flag(settings, job))
+
+
 @event.listens_for(Session, "after_commit")
 def _dispatch_after_commit(session: Session) -> None:
+    for job in sorted(session.info.pop(_COALESCED_KEY, ())):
+        try:
+            dispatch_coalesced(job)
+        except Exception:
+            # The pending work is in the database; the relay will ask again.
+            log.exception("could not enqueue %s; the relay will retry", job)
     pending = session.info.pop(_PENDING_KEY, [])
     for outbox_id, job, args in pending:
         try:
@@ -123,6 +175,7 @@ def _dispatch_after_commit(session: Session) -> None:
 def _forget_after_rollback(session: Session, previous_transaction: Any) -> None:
     if not session.in_transaction():
         session.info.pop(_PENDING_KEY, None)
+        session.info.pop(_COALESCED_KEY, None)
 
 
 def relay_pending(session: Session, *, older_than_s: int, limit: int = 1000) -> int:

@@ -1,21 +1,27 @@
-"""Named appeal actions; each changes status only through ``_transition`` (which writes history).
+"""Named appeal actions: the only code that changes an appeal's status.
 
 Staff actions check the role and, for executors, the organization, then the
-lifecycle table. Nothing else in the code base assigns ``appeal.status``.
+lifecycle table, and go through ``_transition``, which writes the history row.
+The pipeline's batch goes through ``apply_system_outcomes``: the same lifecycle
+check and history rows, written in bulk.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from core.clock import now
+from core.db import table_of
 from core.errors import PermissionDenied, ValidationFailed
 from core.models import Role, StaffUser
 from intake.lifecycle import ACTIONS, REJECTION_REASONS, Status, check_transition
 from intake.models import Appeal, AppealStatusChange
-from routing.service import RoutingDecision, get_organization
+from routing.service import get_organization
 from sla.service import deadline_policy
 
 
@@ -43,7 +49,6 @@ def _transition(
     )
     appeal.status = target
     appeal.updated_at = now()
-    session.flush()
 
 
 def _check_role(action_name: str, user: StaffUser, appeal: Appeal) -> None:
@@ -73,37 +78,74 @@ def _authorize(action_name: str, user: StaffUser, appeal: Appeal, reason: str | 
 # --- system steps (the pipeline) ------------------------------------------------------
 
 
-def register(session: Session, appeal: Appeal) -> None:
-    """Registration starts the legal clock (the sla policy computes the dates)."""
-    policy = deadline_policy()
-    appeal.registered_on = policy.registration_date(appeal.received_at)
-    appeal.due_at = policy.due_at(appeal.received_at, appeal.appeal_type)
-    appeal.forward_due_at = policy.forward_due(appeal.received_at)
-    _transition(
-        session,
-        appeal,
-        Status.REGISTERED,
-        actor=None,
-        reason=f"registered on {appeal.registered_on}",
-    )
+@dataclass
+class SystemOutcome:
+    """What the pipeline decided for one appeal: new field values and the status steps taken."""
+
+    appeal_id: int
+    current: Status
+    fields: dict[str, Any]
+    steps: list[tuple[Status, str, int | None]] = field(default_factory=list)  # to, why, org
 
 
-def apply_routing(session: Session, appeal: Appeal, decision: RoutingDecision) -> None:
-    """Assign as the rules decided, or leave the appeal registered in the triage queue."""
-    appeal.routing_reason = decision.reason
-    appeal.routing_rule_id = decision.rule_id
-    if not decision.routed:
-        appeal.triage_reason = decision.triage_reason
-        session.flush()
+#: Every column the pipeline writes; each row of a batch sets all of them, so one
+#: executemany UPDATE serves the whole batch.
+SYSTEM_FIELDS = (
+    "language",
+    "category_code",
+    "category_confidence",
+    "district_code",
+    "urgency",
+    "urgency_triggers",
+    "appeal_type",
+    "registered_on",
+    "due_at",
+    "forward_due_at",
+    "organization_id",
+    "routing_rule_id",
+    "routing_reason",
+    "triage_reason",
+    "rejection_reason",
+)
+
+
+def apply_system_outcomes(session: Session, outcomes: list[SystemOutcome]) -> None:
+    """The pipeline's status changes for a whole batch: the same lifecycle checks and
+    history rows as ``_transition``, written with one UPDATE and one INSERT."""
+    if not outcomes:
         return
-    appeal.organization_id = decision.organization_id
-    appeal.triage_reason = None
-    _transition(session, appeal, Status.ASSIGNED, actor=None, reason=decision.reason)
-
-
-def reject_by_system(session: Session, appeal: Appeal, *, reason_code: str, note: str) -> None:
-    appeal.rejection_reason = reason_code
-    _transition(session, appeal, Status.REJECTED, actor=None, reason=f"{reason_code}: {note}")
+    moment = now()
+    updates: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        status = outcome.current
+        for target, reason, organization_id in outcome.steps:
+            check_transition(status, target)
+            history.append(
+                {
+                    "appeal_id": outcome.appeal_id,
+                    "from_status": status,
+                    "to_status": target,
+                    "actor_id": None,
+                    "actor_kind": "system",
+                    "reason": reason,
+                    "organization_id": organization_id,
+                    "at": moment,
+                }
+            )
+            status = target
+        row = {name: outcome.fields.get(name) for name in SYSTEM_FIELDS}
+        row.update(b_id=outcome.appeal_id, status=status, updated_at=moment)
+        updates.append(row)
+    appeals = table_of(Appeal)
+    session.execute(
+        update(appeals)
+        .where(appeals.c.id == bindparam("b_id"))
+        .values({name: bindparam(name) for name in (*SYSTEM_FIELDS, "status", "updated_at")}),
+        updates,
+    )
+    if history:
+        session.execute(insert(table_of(AppealStatusChange)), history)
 
 
 # --- staff actions ---------------------------------------------------------------------

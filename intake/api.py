@@ -45,10 +45,10 @@ def submit_appeal(
     if not result.created:
         response.status_code = 200
     return SubmitReceipt(
-        tracking_number=result.appeal.tracking_number,
-        status=result.appeal.status,
+        tracking_number=result.tracking_number,
+        status=result.status,
         created=result.created,
-        status_url=f"/api/v1/appeals/track/{result.appeal.tracking_number}",
+        status_url=f"/api/v1/appeals/track/{result.tracking_number}",
     )
 
 

@@ -1,15 +1,41 @@
-"""RQ jobs of intake: top-level functions that take ids (JSON-serializable)."""
+"""RQ jobs of intake: top-level functions, JSON-serializable arguments."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from core import db, jobs
-from intake.pipeline import process
+from core.clock import now
+from intake.lifecycle import Status
+from intake.models import Appeal
+from intake.pipeline import DEFAULT_BATCH, process_batch
+
+PIPELINE_JOB = "intake.jobs.process_pending"
 
 
-def process_appeal(appeal_id: int, *, outbox_id: int | None = None) -> str:
-    """Run the pipeline for one appeal and complete its outbox row in the same transaction."""
-    with db.transaction() as session:
-        if not jobs.claim(session, outbox_id):
-            return "already done"
-        appeal = process(session, appeal_id)
-        return "missing" if appeal is None else appeal.status.value
+def process_pending(batch_size: int = DEFAULT_BATCH) -> int:
+    """Drain every appeal still in ``received``, a batch per transaction; returns how many."""
+    jobs.coalesced_job_started(PIPELINE_JOB)
+    total = 0
+    while True:
+        with db.transaction() as session:
+            processed = len(process_batch(session, limit=batch_size))
+        total += processed
+        if processed < batch_size:
+            return total
+
+
+def relay_stale(session: Session, *, older_than_s: int) -> int:
+    """Ask for the pipeline again if appeals wait in ``received`` too long (a lost job)."""
+    cutoff = now() - timedelta(seconds=older_than_s)
+    stale = session.scalar(
+        select(func.count())
+        .select_from(Appeal)
+        .where(Appeal.status == Status.RECEIVED, Appeal.received_at < cutoff)
+    )
+    if stale:
+        jobs.dispatch_coalesced(PIPELINE_JOB)
+    return int(stale or 0)

@@ -1,58 +1,117 @@
-"""The pipeline for one appeal: nlp annotates, anonymity rule, sla registers, routing assigns.
+"""The pipeline: nlp annotates, the anonymity rule, sla registers, routing assigns.
 
-Idempotent: it only acts on an appeal still in ``received``, so a relayed or
-retried job does nothing the second time.
+It works in batches: the pending appeals (status ``received``) are locked with
+``FOR UPDATE SKIP LOCKED`` so several workers share the work, the routing
+table and the deadline policy are loaded once per batch, and the whole batch
+is written with one UPDATE and one INSERT of history rows. Idempotent: an
+appeal is only processed while it is still ``received``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import local
 from core.settings import get_settings
-from intake import actions
+from intake.actions import SystemOutcome, apply_system_outcomes
 from intake.lifecycle import Status
 from intake.models import Appeal
-from nlp.annotate import annotate, load_lexicon
-from routing.service import decide
+from nlp.annotate import Lexicon, annotate, load_lexicon
+from routing.service import RoutingTable
+from sla.policy import DeadlinePolicy
 from sla.service import deadline_policy
+
+DEFAULT_BATCH = 200
+ANONYMOUS_NOTE = (
+    "anonymous: anonymous appeals are considered only when they report a crime or a threat "
+    "to public safety"
+)
+_INPUT_COLUMNS = (
+    Appeal.id,
+    Appeal.text,
+    Appeal.language,
+    Appeal.category_code,
+    Appeal.category_confidence,
+    Appeal.district_code,
+    Appeal.appeal_type,
+    Appeal.anonymous,
+    Appeal.received_at,
+)
+
+
+def decide_outcome(
+    appeal: Any, *, lexicon: Lexicon, policy: DeadlinePolicy, table: RoutingTable
+) -> SystemOutcome:
+    """Everything the pipeline decides for one appeal, without touching the database."""
+    annotation = annotate(appeal.text, lexicon)
+    fields: dict[str, Any] = {
+        "language": appeal.language or annotation.language,
+        "category_code": appeal.category_code or annotation.category_code,
+        "category_confidence": (
+            appeal.category_confidence if appeal.category_code else annotation.confidence
+        ),
+        "district_code": appeal.district_code or annotation.district_code,
+        "urgency": annotation.urgency,
+        "urgency_triggers": ", ".join(annotation.urgency_triggers) or None,
+        "appeal_type": appeal.appeal_type or annotation.appeal_type,
+    }
+    outcome = SystemOutcome(appeal_id=appeal.id, current=Status.RECEIVED, fields=fields)
+    if appeal.anonymous and not policy.anonymous_considered(annotation.safety_flag):
+        fields["rejection_reason"] = "anonymous"
+        outcome.steps.append((Status.REJECTED, ANONYMOUS_NOTE, None))
+        return outcome
+    registered_on = policy.registration_date(appeal.received_at)
+    fields["registered_on"] = registered_on
+    fields["due_at"] = policy.due_at(appeal.received_at, fields["appeal_type"])
+    fields["forward_due_at"] = policy.forward_due(appeal.received_at)
+    outcome.steps.append((Status.REGISTERED, f"registered on {registered_on}", None))
+    decision = table.decide(
+        category_code=fields["category_code"],
+        district_code=fields["district_code"],
+        on=local(appeal.received_at).date(),
+    )
+    fields["routing_reason"] = decision.reason
+    fields["routing_rule_id"] = decision.rule_id
+    if decision.routed:
+        fields["organization_id"] = decision.organization_id
+        outcome.steps.append((Status.ASSIGNED, decision.reason, decision.organization_id))
+    else:
+        fields["triage_reason"] = decision.triage_reason
+    return outcome
+
+
+def process_batch(
+    session: Session, *, limit: int = DEFAULT_BATCH, appeal_ids: Sequence[int] | None = None
+) -> list[int]:
+    """Process up to ``limit`` pending appeals (or just ``appeal_ids``); returns their ids."""
+    query = (
+        select(*_INPUT_COLUMNS)
+        .where(Appeal.status == Status.RECEIVED)
+        .order_by(Appeal.id)
+        .limit(limit)
+    )
+    if appeal_ids is not None:
+        query = query.where(Appeal.id.in_(appeal_ids))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    pending = session.execute(query).all()
+    if not pending:
+        return []
+    lexicon = load_lexicon(get_settings().data_dir)
+    policy = deadline_policy()
+    table = RoutingTable.load(session)
+    outcomes = [
+        decide_outcome(appeal, lexicon=lexicon, policy=policy, table=table) for appeal in pending
+    ]
+    apply_system_outcomes(session, outcomes)
+    return [outcome.appeal_id for outcome in outcomes]
 
 
 def process(session: Session, appeal_id: int) -> Appeal | None:
-    query = select(Appeal).where(Appeal.id == appeal_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    appeal = session.scalar(query)
-    if appeal is None or appeal.status is not Status.RECEIVED:
-        return appeal
-    annotation = annotate(appeal.text, load_lexicon(get_settings().data_dir))
-    appeal.language = appeal.language or annotation.language
-    if appeal.category_code is None:
-        appeal.category_code = annotation.category_code
-        appeal.category_confidence = annotation.confidence
-    if appeal.district_code is None:
-        appeal.district_code = annotation.district_code
-    appeal.urgency = annotation.urgency
-    appeal.urgency_triggers = ", ".join(annotation.urgency_triggers) or None
-    appeal.appeal_type = appeal.appeal_type or annotation.appeal_type
-
-    if appeal.anonymous and not deadline_policy().anonymous_considered(annotation.safety_flag):
-        actions.reject_by_system(
-            session,
-            appeal,
-            reason_code="anonymous",
-            note="anonymous appeals are considered only when they report a crime or a threat "
-            "to public safety",
-        )
-        return appeal
-
-    actions.register(session, appeal)
-    decision = decide(
-        session,
-        category_code=appeal.category_code,
-        district_code=appeal.district_code,
-        on=local(appeal.received_at).date(),
-    )
-    actions.apply_routing(session, appeal, decision)
-    return appeal
+    """One appeal (tests, re-processing by hand): the same steps as a batch of one."""
+    process_batch(session, appeal_ids=[appeal_id])
+    return session.get(Appeal, appeal_id, populate_existing=True)

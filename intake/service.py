@@ -9,31 +9,34 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from core import jobs
 from core.clock import local, now
-from core.errors import NotFound, PermissionDenied, ValidationFailed
+from core.db import dialect_insert, table_of
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import Role, StaffUser
 from core.phones import normalize_phone
 from core.settings import get_settings
 from intake.lifecycle import Status
-from intake.models import Appeal, AppealStatusChange, Citizen
+from intake.models import Appeal, AppealStatusChange, Channel, Citizen
 from intake.schemas import CitizenContact, IncomingContact
 from routing.models import Category, District
 
-PIPELINE_JOB = "intake.jobs.process_appeal"
+PIPELINE_JOB = "intake.jobs.process_pending"  # intake.jobs imports this module
 # Crockford's base32 without look-alikes (0/O, 1/I/L): read aloud on the phone without mistakes.
 _TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 @dataclass(frozen=True)
 class SubmitResult:
-    appeal: Appeal
+    appeal_id: int
+    tracking_number: str
+    status: Status
     created: bool
 
 
@@ -74,113 +77,169 @@ def validate_contact(session: Session, contact: IncomingContact) -> None:
             )
 
 
-def _find_or_create_citizen(session: Session, contact: CitizenContact) -> Citizen | None:
+@dataclass(frozen=True)
+class _SubmitStatements:
+    """The statements of the hot path, built once per backend and executed with parameters.
+
+    Building an INSERT costs more than running it; prebuilt statements hit
+    SQLAlchemy's compiled cache directly.
+    """
+
+    new_citizen: Any
+    citizen_by_phone: Any
+    citizen_by_phone_language: Any
+    citizen_by_telegram: Any
+    citizen_by_telegram_language: Any
+    appeal: Any
+    history: Any
+
+    @classmethod
+    def build(cls, dialect_name: str) -> _SubmitStatements:
+        citizens = table_of(Citizen)
+        base = dialect_insert(dialect_name, citizens)
+
+        def upsert(key: Any, with_language: bool) -> Any:
+            keep_known = {
+                "full_name": func.coalesce(citizens.c.full_name, base.excluded.full_name),
+                "email": func.coalesce(citizens.c.email, base.excluded.email),
+            }
+            if with_language:
+                keep_known["preferred_language"] = base.excluded.preferred_language
+            return base.on_conflict_do_update(index_elements=[key], set_=keep_known).returning(
+                citizens.c.id
+            )
+
+        phone, telegram = citizens.c.phone_e164, citizens.c.telegram_user_id
+        appeals = table_of(Appeal)
+        return cls(
+            new_citizen=base.returning(citizens.c.id),
+            citizen_by_phone=upsert(phone, False),
+            citizen_by_phone_language=upsert(phone, True),
+            citizen_by_telegram=upsert(telegram, False),
+            citizen_by_telegram_language=upsert(telegram, True),
+            appeal=dialect_insert(dialect_name, appeals)
+            .on_conflict_do_nothing()
+            .returning(appeals.c.id),
+            history=insert(table_of(AppealStatusChange)),
+        )
+
+
+_statements_by_dialect: dict[str, _SubmitStatements] = {}
+
+
+def _statements(session: Session) -> _SubmitStatements:
+    dialect_name = session.get_bind().dialect.name
+    if dialect_name not in _statements_by_dialect:
+        _statements_by_dialect[dialect_name] = _SubmitStatements.build(dialect_name)
+    return _statements_by_dialect[dialect_name]
+
+
+def _upsert_citizen(session: Session, contact: CitizenContact, language: str | None) -> int | None:
+    """The citizen behind a contact, found by phone (E.164) or Telegram id, in one statement."""
     if contact.is_empty():
         return None
     phone = normalize_phone(contact.phone) if contact.phone else None
-    citizen: Citizen | None = None
+    values: dict[str, Any] = {
+        "phone_e164": phone,
+        "telegram_user_id": None if phone else contact.telegram_user_id,
+        "full_name": contact.full_name,
+        "email": contact.email,
+        "preferred_language": language or "ru",
+        "created_at": now(),
+    }
+    statements = _statements(session)
     if phone:
-        citizen = session.scalar(select(Citizen).where(Citizen.phone_e164 == phone))
-    if citizen is None and contact.telegram_user_id:
-        citizen = session.scalar(
-            select(Citizen).where(Citizen.telegram_user_id == contact.telegram_user_id)
+        statement = (
+            statements.citizen_by_phone_language if language else statements.citizen_by_phone
         )
-    if citizen is None:
-        citizen = Citizen(
-            phone_e164=phone,
-            telegram_user_id=contact.telegram_user_id,
+    elif contact.telegram_user_id:
+        statement = (
+            statements.citizen_by_telegram_language if language else statements.citizen_by_telegram
         )
-        try:
-            with session.begin_nested():
-                session.add(citizen)
-                session.flush()
-        except IntegrityError:
-            # Another request created this citizen at the same moment: use theirs.
-            citizen = session.scalar(
-                select(Citizen).where(
-                    (Citizen.phone_e164 == phone)
-                    | (Citizen.telegram_user_id == contact.telegram_user_id)
-                )
-            )
-            assert citizen is not None
-    if contact.full_name and not citizen.full_name:
-        citizen.full_name = contact.full_name
-    if contact.email and not citizen.email:
-        citizen.email = contact.email
-    if phone and not citizen.phone_e164:
-        citizen.phone_e164 = phone
-    return citizen
+    else:
+        statement = statements.new_citizen
+    citizen_id = int(session.execute(statement, values).scalar_one())
+    if phone and contact.telegram_user_id:
+        # Link the Telegram account too, unless another citizen record already has it
+        # (merging identities is the repeat-applicant issue's job, with an undo).
+        taken = select(Citizen.id).where(Citizen.telegram_user_id == contact.telegram_user_id)
+        session.execute(
+            update(Citizen)
+            .where(Citizen.id == citizen_id, Citizen.telegram_user_id.is_(None), ~taken.exists())
+            .values(telegram_user_id=contact.telegram_user_id)
+        )
+    return citizen_id
 
 
-def _existing(session: Session, contact: IncomingContact, external_id: str) -> Appeal | None:
-    return session.scalar(
-        select(Appeal).where(Appeal.channel == contact.channel, Appeal.external_id == external_id)
-    )
+def _existing(session: Session, channel: Channel, external_id: str) -> SubmitResult | None:
+    row = session.execute(
+        select(Appeal.id, Appeal.tracking_number, Appeal.status).where(
+            Appeal.channel == channel, Appeal.external_id == external_id
+        )
+    ).first()
+    return None if row is None else SubmitResult(row[0], row[1], row[2], created=False)
 
 
 def submit(
     session: Session, contact: IncomingContact, *, submitted_by: StaffUser | None = None
 ) -> SubmitResult:
-    """Accept one appeal; the same (channel, external id) twice returns the first appeal."""
+    """Accept one appeal; the same (channel, external id) twice returns the first appeal.
+
+    A few statements and no savepoints: ``INSERT ... ON CONFLICT DO NOTHING`` makes
+    a repeated or concurrent delivery return the first appeal, and the pipeline
+    is triggered after commit (the ``received`` status is its durable record).
+    """
     external_id = contact.external_id or f"auto-{uuid4().hex}"
-    already = _existing(session, contact, external_id)
-    if already is not None:
-        return SubmitResult(already, created=False)
     validate_contact(session, contact)
-    citizen = _find_or_create_citizen(session, contact.citizen)
-    if citizen is not None and contact.language:
-        citizen.preferred_language = contact.language
+    citizen_id = _upsert_citizen(session, contact.citizen, contact.language)
     received_at = contact.received_at or now()
-    appeal = Appeal(
-        channel=contact.channel,
-        external_id=external_id,
-        citizen_id=citizen.id if citizen else None,
-        submitted_by_id=submitted_by.id if submitted_by else None,
-        text=contact.text.strip(),
-        language=contact.language,
-        appeal_type=contact.appeal_type or "",
-        category_code=contact.category_code,
-        district_code=contact.district_code,
-        address=contact.address,
-        latitude=contact.latitude,
-        longitude=contact.longitude,
-        anonymous=citizen is None,
-        status=Status.RECEIVED,
-        received_at=received_at,
+    values: dict[str, Any] = {
+        "channel": contact.channel,
+        "external_id": external_id,
+        "citizen_id": citizen_id,
+        "submitted_by_id": submitted_by.id if submitted_by else None,
+        "text": contact.text.strip(),
+        "language": contact.language,
+        "appeal_type": contact.appeal_type or "",
+        "category_code": contact.category_code,
+        "district_code": contact.district_code,
+        "address": contact.address,
+        "latitude": contact.latitude,
+        "longitude": contact.longitude,
+        "anonymous": citizen_id is None,
+        "status": Status.RECEIVED,
+        "received_at": received_at,
+        "urgency": "normal",
+        "updated_at": received_at,
+    }
+    statements = _statements(session)
+    for _attempt in range(5):
+        tracking_number = new_tracking_number()
+        values["tracking_number"] = tracking_number
+        appeal_id = session.execute(statements.appeal, values).scalar()
+        if appeal_id is not None:
+            break
+        earlier = _existing(session, contact.channel, external_id)
+        if earlier is not None:
+            return earlier
+        # Otherwise the random tracking number collided (about 1 in 10^11): draw again.
+    else:
+        raise Conflict("could not allocate a tracking number", code="tracking_number_exhausted")
+    session.execute(
+        statements.history,
+        {
+            "appeal_id": appeal_id,
+            "from_status": None,
+            "to_status": Status.RECEIVED,
+            "actor_id": submitted_by.id if submitted_by else None,
+            "actor_kind": "staff" if submitted_by else "citizen",
+            "reason": f"received via {contact.channel.value}",
+            "organization_id": None,
+            "at": received_at,
+        },
     )
-    try:
-        with session.begin_nested():
-            for _attempt in range(5):
-                appeal.tracking_number = new_tracking_number()
-                if (
-                    session.scalar(
-                        select(Appeal.id).where(Appeal.tracking_number == appeal.tracking_number)
-                    )
-                    is None
-                ):
-                    break
-            session.add(appeal)
-            session.flush()
-    except IntegrityError:
-        # A concurrent delivery of the same external id won the race: answer with its appeal.
-        winner = _existing(session, contact, external_id)
-        if winner is None:
-            raise
-        return SubmitResult(winner, created=False)
-    session.add(
-        AppealStatusChange(
-            appeal_id=appeal.id,
-            from_status=None,
-            to_status=Status.RECEIVED,
-            actor_id=submitted_by.id if submitted_by else None,
-            actor_kind="staff" if submitted_by else "citizen",
-            reason=f"received via {contact.channel.value}",
-            at=received_at,
-        )
-    )
-    jobs.defer(session, PIPELINE_JOB, appeal.id)
-    session.flush()
-    return SubmitResult(appeal, created=True)
+    jobs.defer_coalesced(session, PIPELINE_JOB)
+    return SubmitResult(int(appeal_id), tracking_number, Status.RECEIVED, created=True)
 
 
 # --- look-ups and access -------------------------------------------------------------

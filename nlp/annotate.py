@@ -130,13 +130,32 @@ def normalize(text: str) -> str:
     return " ".join(_WORD.findall(text.lower().replace("ё", "е")))
 
 
+_PREFIX = 3
+
+
 @dataclass(frozen=True)
 class Lexicon:
-    """Keywords per category and places per district, read from ``data/``."""
+    """Keywords per category and places per district, read from ``data/``.
+
+    ``keyword_index`` maps the first letters of a keyword to (keyword, category)
+    pairs, so a text is checked against the few keywords its words could start,
+    not against all of them.
+    """
 
     category_keywords: dict[str, tuple[str, ...]]
     district_places: dict[str, tuple[str, ...]]
     urgent_categories: frozenset[str] = field(default_factory=frozenset)
+    keyword_index: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+
+    @staticmethod
+    def index(
+        category_keywords: dict[str, tuple[str, ...]],
+    ) -> dict[str, tuple[tuple[str, str], ...]]:
+        index: dict[str, list[tuple[str, str]]] = {}
+        for code, keywords in category_keywords.items():
+            for keyword in keywords:
+                index.setdefault(keyword.split()[0][:_PREFIX], []).append((keyword, code))
+        return {prefix: tuple(pairs) for prefix, pairs in index.items()}
 
 
 @dataclass(frozen=True)
@@ -169,11 +188,15 @@ def _stem_hits(normalized: str, terms: Iterable[str]) -> list[str]:
 
 def classify(normalized: str, lexicon: Lexicon) -> list[tuple[str, float]]:
     """Categories ranked by matched keyword weight (longer phrases count more)."""
+    index = lexicon.keyword_index or Lexicon.index(lexicon.category_keywords)
+    padded = f" {normalized}"
+    candidates = {
+        pair for word in set(normalized.split()) for pair in index.get(word[:_PREFIX], ())
+    }
     scores: dict[str, float] = {}
-    for code, keywords in lexicon.category_keywords.items():
-        hits = _stem_hits(normalized, keywords)
-        if hits:
-            scores[code] = sum(1.0 + 0.15 * len(hit) for hit in hits)
+    for keyword, code in candidates:
+        if f" {keyword}" in padded:
+            scores[code] = scores.get(code, 0.0) + 1.0 + 0.15 * len(keyword)
     total = sum(scores.values())
     ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
     return [(code, round(score / total, 3)) for code, score in ranked]
@@ -248,4 +271,4 @@ def load_lexicon(data_dir: Path) -> Lexicon:
             for name in names
         }
         places[district["code"]] = tuple(sorted(stem for stem in stems if len(stem) >= 4))
-    return Lexicon(keywords, places, frozenset(urgent))
+    return Lexicon(keywords, places, frozenset(urgent), Lexicon.index(keywords))

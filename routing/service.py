@@ -32,52 +32,102 @@ def _triage(code: str, reason: str) -> RoutingDecision:
     return RoutingDecision(organization_id=None, rule_id=None, reason=reason, triage_reason=code)
 
 
+@dataclass(frozen=True)
+class _Rule:
+    id: int
+    district_code: str | None
+    organization_id: int | None
+    to_district_akimat: bool
+
+
+@dataclass(frozen=True)
+class _Org:
+    id: int
+    code: str
+    active_from: date | None
+    retired_on: date | None
+
+    def active_on(self, day: date) -> bool:
+        started = self.active_from is None or self.active_from <= day
+        return started and not (self.retired_on is not None and self.retired_on <= day)
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    """Every rule, akimat and organization in memory: a batch of appeals routes without queries."""
+
+    rules: dict[str, list[_Rule]]
+    akimats: dict[str, int]
+    organizations: dict[int, _Org]
+
+    @classmethod
+    def load(cls, session: Session) -> RoutingTable:
+        rules: dict[str, list[_Rule]] = {}
+        for rule in session.scalars(select(RoutingRule)):
+            rules.setdefault(rule.category_code, []).append(
+                _Rule(rule.id, rule.district_code, rule.organization_id, rule.to_district_akimat)
+            )
+        for candidates in rules.values():
+            # A rule for the appeal's own district beats the citywide one.
+            candidates.sort(key=lambda rule: rule.district_code is None)
+        akimats = {code: akimat for code, akimat in session.execute(select(District.code, District.akimat_id))}
+        organizations = {
+            org.id: _Org(org.id, org.code, org.active_from, org.retired_on)
+            for org in session.scalars(select(Organization))
+        }
+        known = set(session.scalars(select(Category.code)))
+        for code in known - rules.keys():
+            rules[code] = []
+        return cls(rules, akimats, organizations)
+
+    def decide(
+        self, *, category_code: str | None, district_code: str | None, on: date
+    ) -> RoutingDecision:
+        """Pick the organization for a category in a district; unroutable cases go to triage."""
+        if category_code is None:
+            return _triage("no_category", "the topic could not be determined")
+        if category_code not in self.rules:
+            return _triage("unknown_category", f"category {category_code!r} is not in the taxonomy")
+        rule = next(
+            (r for r in self.rules[category_code] if r.district_code in (None, district_code)), None
+        )
+        if rule is None:
+            return _triage("no_rule", f"no routing rule for category {category_code}")
+        if rule.to_district_akimat:
+            if district_code is None:
+                return _triage(
+                    "no_district",
+                    f"category {category_code} is answered by a district akimat; district unknown",
+                )
+            if district_code not in self.akimats:
+                return _triage("unknown_district", f"district {district_code!r} is unknown")
+            organization_id: int | None = self.akimats[district_code]
+            target = f"akimat of district {district_code}"
+        else:
+            organization_id = rule.organization_id
+            target = "citywide organization"
+        organization = self.organizations.get(organization_id) if organization_id else None
+        if organization is None:
+            return _triage("no_rule", f"rule #{rule.id} names no organization")
+        if not organization.active_on(on):
+            return _triage(
+                "organization_retired",
+                f"rule #{rule.id} names {organization.code}, retired on {organization.retired_on}",
+            )
+        scope = f"district {rule.district_code}" if rule.district_code else "any district"
+        return RoutingDecision(
+            organization_id=organization.id,
+            rule_id=rule.id,
+            reason=f"rule #{rule.id}: {category_code} in {scope} → {target} {organization.code}",
+        )
+
+
 def decide(
     session: Session, *, category_code: str | None, district_code: str | None, on: date
 ) -> RoutingDecision:
-    """Pick the organization for a category in a district; unroutable cases go to triage."""
-    if category_code is None:
-        return _triage("no_category", "the topic could not be determined")
-    if session.get(Category, category_code) is None:
-        return _triage("unknown_category", f"category {category_code!r} is not in the taxonomy")
-    rules = session.scalars(
-        select(RoutingRule).where(
-            RoutingRule.category_code == category_code,
-            (RoutingRule.district_code == district_code) | RoutingRule.district_code.is_(None),
-        )
-    ).all()
-    # A rule for this very district beats the citywide one.
-    rules = sorted(rules, key=lambda rule: rule.district_code is None)
-    if not rules:
-        return _triage("no_rule", f"no routing rule for category {category_code}")
-    rule = rules[0]
-    if rule.to_district_akimat:
-        if district_code is None:
-            return _triage(
-                "no_district",
-                f"category {category_code} is answered by a district akimat; district unknown",
-            )
-        district = session.get(District, district_code)
-        if district is None:
-            return _triage("unknown_district", f"district {district_code!r} is unknown")
-        organization_id: int | None = district.akimat_id
-        target = f"akimat of district {district_code}"
-    else:
-        organization_id = rule.organization_id
-        target = "citywide organization"
-    organization = session.get(Organization, organization_id) if organization_id else None
-    if organization is None:
-        return _triage("no_rule", f"rule #{rule.id} names no organization")
-    if not organization.is_active_on(on):
-        return _triage(
-            "organization_retired",
-            f"rule #{rule.id} names {organization.code}, retired on {organization.retired_on}",
-        )
-    scope = f"district {rule.district_code}" if rule.district_code else "any district"
-    return RoutingDecision(
-        organization_id=organization.id,
-        rule_id=rule.id,
-        reason=f"rule #{rule.id}: {category_code} in {scope} → {target} {organization.code}",
+    """One decision (the dry run, manual checks); batches load the table once instead."""
+    return RoutingTable.load(session).decide(
+        category_code=category_code, district_code=district_code, on=on
     )
 
 

@@ -168,7 +168,7 @@ def submit_appeal(session: Session) -> Callable[..., Any]:
         fields.setdefault("citizen", CitizenContact(phone="+77011234567", full_name="Асель"))
         result = submit(session, IncomingContact(text=text, **fields))
         session.commit()
-        appeal = session.get(Appeal, result.appeal.id, populate_existing=True)
+        appeal = session.get(Appeal, result.appeal_id, populate_existing=True)
         assert appeal is not None
         return appeal
 

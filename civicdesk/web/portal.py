@@ -189,7 +189,7 @@ def submit_appeal(
         session.rollback()
         problem = _problem_from_domain(error, language)
     else:
-        number = quote(result.appeal.tracking_number, safe="-")
+        number = quote(result.tracking_number, safe="-")
         return redirect(f"/appeals/{number}?lang={language}&new=1")
     return _form_page(
         request, session, language=language, form=form, problem=problem, status_code=422
