@@ -53,11 +53,12 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _relay(args: argparse.Namespace) -> int:
-    from core import jobs
+    from civicdesk.worker import relay_once
 
-    db.configure(get_settings())
-    with db.session_factory()() as session:
-        print(jobs.relay_pending(session, older_than_s=args.older_than))
+    settings = get_settings().model_copy(update={"outbox_relay_after_s": args.older_than})
+    db.configure(settings)
+    relayed, stale = relay_once(settings)
+    print(json.dumps({"outbox_jobs_relayed": relayed, "stale_appeals": stale}))
     return 0
 
 

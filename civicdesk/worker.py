@@ -11,13 +11,25 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 
+def relay_once(settings: Settings) -> tuple[int, int]:
+    """Re-enqueue what a crash lost: unfinished outbox jobs, and appeals left in ``received``."""
+    from intake.jobs import relay_stale
+
+    with db.session_factory()() as session:
+        relayed = jobs.relay_pending(session, older_than_s=settings.outbox_relay_after_s)
+    with db.session_factory()() as session:
+        stale = relay_stale(session, older_than_s=settings.outbox_relay_after_s)
+    return relayed, stale
+
+
 def _relay_loop(settings: Settings, stop: threading.Event) -> None:
     while not stop.wait(settings.outbox_relay_after_s / 2):
         try:
-            with db.session_factory()() as session:
-                relayed = jobs.relay_pending(session, older_than_s=settings.outbox_relay_after_s)
-            if relayed:
-                log.warning("outbox relay re-enqueued %d job(s)", relayed)
+            relayed, stale = relay_once(settings)
+            if relayed or stale:
+                log.warning(
+                    "relay: %d outbox job(s) re-enqueued, %d appeal(s) waiting", relayed, stale
+                )
         except Exception:
             log.exception("outbox relay failed; will try again")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core import db, jobs
 from core.clock import now
+from core.settings import get_settings
 from intake.lifecycle import Status
 from intake.models import Appeal
 from intake.pipeline import DEFAULT_BATCH, process_batch
@@ -16,15 +18,35 @@ from intake.pipeline import DEFAULT_BATCH, process_batch
 PIPELINE_JOB = "intake.jobs.process_pending"
 
 
-def process_pending(batch_size: int = DEFAULT_BATCH) -> int:
-    """Drain every appeal still in ``received``, a batch per transaction; returns how many."""
-    jobs.coalesced_job_started(PIPELINE_JOB)
+def _batch(batch_size: int) -> int:
+    with db.transaction() as session:
+        return len(process_batch(session, limit=batch_size))
+
+
+def process_pending(batch_size: int = DEFAULT_BATCH, gather_s: float = 0.05) -> int:
+    """Drain every appeal still in ``received``, a batch per transaction; returns how many.
+
+    Under a steady stream the job keeps going, pausing ``gather_s`` after a
+    partial batch so the next one is fuller (one transaction for many appeals
+    instead of one each). When a batch comes back empty it clears its coalesce
+    flag — commits from then on enqueue a new run — and looks once more, so an
+    appeal committed just before the flag was cleared is not left waiting.
+    """
+    if get_settings().jobs_inline:
+        gather_s = 0.0  # inline, the job runs inside a request: never make it wait
     total = 0
     while True:
-        with db.transaction() as session:
-            processed = len(process_batch(session, limit=batch_size))
+        processed = _batch(batch_size)
         total += processed
-        if processed < batch_size:
+        if processed == batch_size:
+            continue
+        if processed and gather_s:
+            time.sleep(gather_s)
+            continue
+        jobs.coalesced_job_started(PIPELINE_JOB)
+        processed = _batch(batch_size)
+        total += processed
+        if not processed:
             return total
 
 

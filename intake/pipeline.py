@@ -21,7 +21,7 @@ from intake.actions import SystemOutcome, apply_system_outcomes
 from intake.lifecycle import Status
 from intake.models import Appeal
 from nlp.annotate import Lexicon, annotate, load_lexicon
-from routing.service import RoutingTable
+from routing.service import RoutingTable, routing_table
 from sla.policy import DeadlinePolicy
 from sla.service import deadline_policy
 
@@ -103,7 +103,7 @@ def process_batch(
         return []
     lexicon = load_lexicon(get_settings().data_dir)
     policy = deadline_policy()
-    table = RoutingTable.load(session)
+    table = routing_table(session)
     outcomes = [
         decide_outcome(appeal, lexicon=lexicon, policy=policy, table=table) for appeal in pending
     ]

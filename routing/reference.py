@@ -46,6 +46,9 @@ def load_reference(session: Session, data_dir: Path) -> dict[str, int]:
     categories = _load_taxonomy(session, _read(data_dir / "taxonomy.yaml"), organizations)
     changes = _load_changes(session, _read(data_dir / "organization_changes.yaml"))
     session.flush()
+    from routing.service import reset_routing_table
+
+    reset_routing_table()
     return {
         "organizations": len(organizations),
         "districts": districts,

@@ -6,6 +6,8 @@ so it can be stored with the appeal and explained to an operator.
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -70,7 +72,8 @@ class RoutingTable:
         for candidates in rules.values():
             # A rule for the appeal's own district beats the citywide one.
             candidates.sort(key=lambda rule: rule.district_code is None)
-        akimats = {code: akimat for code, akimat in session.execute(select(District.code, District.akimat_id))}
+        districts = session.execute(select(District.code, District.akimat_id)).all()
+        akimats = {row[0]: row[1] for row in districts}
         organizations = {
             org.id: _Org(org.id, org.code, org.active_from, org.retired_on)
             for org in session.scalars(select(Organization))
@@ -122,11 +125,40 @@ class RoutingTable:
         )
 
 
+ROUTING_TABLE_TTL_S = 30.0
+_table_lock = threading.Lock()
+_table_cache: dict[str, tuple[float, RoutingTable]] = {}
+
+
+def routing_table(session: Session) -> RoutingTable:
+    """The routing table of this database, reloaded at most every 30 s per process.
+
+    Loading it costs more than routing a hundred appeals; a rule an admin
+    changes takes effect within the TTL (at once in this process, via
+    ``reset_routing_table``).
+    """
+    bind = session.get_bind()
+    key = str(bind.engine.url)
+    with _table_lock:
+        cached = _table_cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < ROUTING_TABLE_TTL_S:
+            return cached[1]
+    table = RoutingTable.load(session)
+    with _table_lock:
+        _table_cache[key] = (time.monotonic(), table)
+    return table
+
+
+def reset_routing_table() -> None:
+    with _table_lock:
+        _table_cache.clear()
+
+
 def decide(
     session: Session, *, category_code: str | None, district_code: str | None, on: date
 ) -> RoutingDecision:
-    """One decision (the dry run, manual checks); batches load the table once instead."""
-    return RoutingTable.load(session).decide(
+    """One decision (the dry run, manual checks) with the current table."""
+    return routing_table(session).decide(
         category_code=category_code, district_code=district_code, on=on
     )
 
