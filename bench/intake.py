@@ -153,7 +153,8 @@ def raw_insert_run(url: str, run_prefix: str) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--appeals", type=int, default=2000)
-    parser.add_argument("--workers", type=int, default=2)
+    # One worker keeps up with one submitter; on 2 cores a second only takes CPU from it.
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--inline", action="store_true", help="no Redis: pipeline in-process")
     args = parser.parse_args()

@@ -23,7 +23,7 @@ def _batch(batch_size: int) -> int:
         return len(process_batch(session, limit=batch_size))
 
 
-def process_pending(batch_size: int = DEFAULT_BATCH, gather_s: float = 0.05) -> int:
+def process_pending(batch_size: int = DEFAULT_BATCH, gather_s: float = 0.2) -> int:
     """Drain every appeal still in ``received``, a batch per transaction; returns how many.
 
     Under a steady stream the job keeps going, pausing ``gather_s`` after a

@@ -12,19 +12,20 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from core import jobs
 from core.clock import local, now
-from core.db import dialect_insert, table_of
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import Role, StaffUser
 from core.phones import normalize_phone
 from core.settings import get_settings
+from intake import writes
 from intake.lifecycle import Status
-from intake.models import Appeal, AppealStatusChange, Channel, Citizen
+from intake.models import Appeal, Channel, Citizen
 from intake.schemas import CitizenContact, IncomingContact
+from intake.writes import CitizenKey
 from routing.models import Category, District
 
 PIPELINE_JOB = "intake.jobs.process_pending"  # intake.jobs imports this module
@@ -77,98 +78,33 @@ def validate_contact(session: Session, contact: IncomingContact) -> None:
             )
 
 
-@dataclass(frozen=True)
-class _SubmitStatements:
-    """The statements of the hot path, built once per backend and executed with parameters.
-
-    Building an INSERT costs more than running it; prebuilt statements hit
-    SQLAlchemy's compiled cache directly.
-    """
-
-    new_citizen: Any
-    citizen_by_phone: Any
-    citizen_by_phone_language: Any
-    citizen_by_telegram: Any
-    citizen_by_telegram_language: Any
-    appeal: Any
-    history: Any
-
-    @classmethod
-    def build(cls, dialect_name: str) -> _SubmitStatements:
-        citizens = table_of(Citizen)
-        base = dialect_insert(dialect_name, citizens)
-
-        def upsert(key: Any, with_language: bool) -> Any:
-            keep_known = {
-                "full_name": func.coalesce(citizens.c.full_name, base.excluded.full_name),
-                "email": func.coalesce(citizens.c.email, base.excluded.email),
-            }
-            if with_language:
-                keep_known["preferred_language"] = base.excluded.preferred_language
-            return base.on_conflict_do_update(index_elements=[key], set_=keep_known).returning(
-                citizens.c.id
-            )
-
-        phone, telegram = citizens.c.phone_e164, citizens.c.telegram_user_id
-        appeals = table_of(Appeal)
-        return cls(
-            new_citizen=base.returning(citizens.c.id),
-            citizen_by_phone=upsert(phone, False),
-            citizen_by_phone_language=upsert(phone, True),
-            citizen_by_telegram=upsert(telegram, False),
-            citizen_by_telegram_language=upsert(telegram, True),
-            appeal=dialect_insert(dialect_name, appeals)
-            .on_conflict_do_nothing()
-            .returning(appeals.c.id),
-            history=insert(table_of(AppealStatusChange)),
-        )
-
-
-_statements_by_dialect: dict[str, _SubmitStatements] = {}
-
-
-def _statements(session: Session) -> _SubmitStatements:
-    dialect_name = session.get_bind().dialect.name
-    if dialect_name not in _statements_by_dialect:
-        _statements_by_dialect[dialect_name] = _SubmitStatements.build(dialect_name)
-    return _statements_by_dialect[dialect_name]
-
-
-def _upsert_citizen(session: Session, contact: CitizenContact, language: str | None) -> int | None:
-    """The citizen behind a contact, found by phone (E.164) or Telegram id, in one statement."""
+def _citizen_parameters(
+    contact: CitizenContact, language: str | None
+) -> tuple[CitizenKey | None, dict[str, Any]]:
+    """How to find the citizen (phone, Telegram id, or a new record) and the row's values."""
     if contact.is_empty():
-        return None
+        return None, {}
     phone = normalize_phone(contact.phone) if contact.phone else None
-    values: dict[str, Any] = {
-        "phone_e164": phone,
-        "telegram_user_id": None if phone else contact.telegram_user_id,
-        "full_name": contact.full_name,
-        "email": contact.email,
-        "preferred_language": language or "ru",
-        "created_at": now(),
+    key: CitizenKey = "phone" if phone else ("telegram" if contact.telegram_user_id else "new")
+    return key, {
+        "c_phone_e164": phone,
+        "c_telegram_user_id": None if phone else contact.telegram_user_id,
+        "c_full_name": contact.full_name,
+        "c_email": contact.email,
+        "c_preferred_language": language or "ru",
+        "c_created_at": now(),
     }
-    statements = _statements(session)
-    if phone:
-        statement = (
-            statements.citizen_by_phone_language if language else statements.citizen_by_phone
-        )
-    elif contact.telegram_user_id:
-        statement = (
-            statements.citizen_by_telegram_language if language else statements.citizen_by_telegram
-        )
-    else:
-        statement = statements.new_citizen
-    citizen_id = int(session.execute(statement, values).scalar_one())
-    if phone and contact.telegram_user_id:
-        # Link the Telegram account too, unless another citizen record already has it
-        # (merging identities is the repeat-applicant issue's job, with an undo).
-        taken = select(Citizen.id).where(Citizen.telegram_user_id == contact.telegram_user_id)
-        session.execute(
-            update(Citizen)
-            .where(Citizen.id == citizen_id, Citizen.telegram_user_id.is_(None), ~taken.exists())
-            .values(telegram_user_id=contact.telegram_user_id)
-        )
-    return citizen_id
+
+
+def _link_telegram(session: Session, citizen_id: int, telegram_user_id: str) -> None:
+    """Add the Telegram account to a citizen found by phone, unless another record has it
+    (merging identities is the repeat-applicant issue's job, with an undo)."""
+    taken = select(Citizen.id).where(Citizen.telegram_user_id == telegram_user_id)
+    session.execute(
+        update(Citizen)
+        .where(Citizen.id == citizen_id, Citizen.telegram_user_id.is_(None), ~taken.exists())
+        .values(telegram_user_id=telegram_user_id)
+    )
 
 
 def _existing(session: Session, channel: Channel, external_id: str) -> SubmitResult | None:
@@ -185,38 +121,65 @@ def submit(
 ) -> SubmitResult:
     """Accept one appeal; the same (channel, external id) twice returns the first appeal.
 
-    A few statements and no savepoints: ``INSERT ... ON CONFLICT DO NOTHING`` makes
-    a repeated or concurrent delivery return the first appeal, and the pipeline
-    is triggered after commit (the ``received`` status is its durable record).
+    One statement on PostgreSQL (three on SQLite), no savepoints: ``INSERT ... ON
+    CONFLICT DO NOTHING`` makes a repeated or concurrent delivery return the first
+    appeal, and the pipeline is triggered after commit (the ``received`` status is
+    its durable record).
     """
     external_id = contact.external_id or f"auto-{uuid4().hex}"
     validate_contact(session, contact)
-    citizen_id = _upsert_citizen(session, contact.citizen, contact.language)
+    key, parameters = _citizen_parameters(contact.citizen, contact.language)
     received_at = contact.received_at or now()
-    values: dict[str, Any] = {
-        "channel": contact.channel,
-        "external_id": external_id,
-        "citizen_id": citizen_id,
-        "submitted_by_id": submitted_by.id if submitted_by else None,
-        "text": contact.text.strip(),
-        "language": contact.language,
-        "appeal_type": contact.appeal_type or "",
-        "category_code": contact.category_code,
-        "district_code": contact.district_code,
-        "address": contact.address,
-        "latitude": contact.latitude,
-        "longitude": contact.longitude,
-        "anonymous": citizen_id is None,
-        "status": Status.RECEIVED,
-        "received_at": received_at,
-        "urgency": "normal",
-        "updated_at": received_at,
-    }
-    statements = _statements(session)
+    parameters.update(
+        {
+            "a_channel": contact.channel,
+            "a_external_id": external_id,
+            "a_submitted_by_id": submitted_by.id if submitted_by else None,
+            "a_text": contact.text.strip(),
+            "a_language": contact.language,
+            "a_appeal_type": contact.appeal_type or "",
+            "a_category_code": contact.category_code,
+            "a_district_code": contact.district_code,
+            "a_address": contact.address,
+            "a_latitude": contact.latitude,
+            "a_longitude": contact.longitude,
+            "a_anonymous": key is None,
+            "a_status": Status.RECEIVED,
+            "a_received_at": received_at,
+            "a_urgency": "normal",
+            "a_updated_at": received_at,
+            "a_citizen_id": None,
+            "h_from_status": None,
+            "h_to_status": Status.RECEIVED,
+            "h_actor_id": submitted_by.id if submitted_by else None,
+            "h_actor_kind": "staff" if submitted_by else "citizen",
+            "h_reason": f"received via {contact.channel.value}",
+            "h_at": received_at,
+        }
+    )
+    dialect_name = session.get_bind().dialect.name
+    one_statement = dialect_name == "postgresql"
+    with_language = bool(contact.language)
+    citizen_id: int | None = None
+    if key is not None and not one_statement:
+        statement = writes.citizen_statement(dialect_name, key, with_language)
+        citizen_id = int(session.execute(statement, parameters).scalar_one())
+        parameters["a_citizen_id"] = citizen_id
+    appeal_id: int | None = None
     for _attempt in range(5):
-        tracking_number = new_tracking_number()
-        values["tracking_number"] = tracking_number
-        appeal_id = session.execute(statements.appeal, values).scalar()
+        parameters["a_tracking_number"] = new_tracking_number()
+        if one_statement:
+            row = session.execute(
+                writes.combined_postgresql(key, with_language), parameters
+            ).first()
+            if row is not None:
+                appeal_id, citizen_id = row[0], row[1]
+        else:
+            appeal_id = session.execute(writes.appeal_statement(dialect_name), parameters).scalar()
+            if appeal_id is not None:
+                session.execute(
+                    writes.history_statement(), {**parameters, "h_appeal_id": appeal_id}
+                )
         if appeal_id is not None:
             break
         earlier = _existing(session, contact.channel, external_id)
@@ -225,21 +188,10 @@ def submit(
         # Otherwise the random tracking number collided (about 1 in 10^11): draw again.
     else:
         raise Conflict("could not allocate a tracking number", code="tracking_number_exhausted")
-    session.execute(
-        statements.history,
-        {
-            "appeal_id": appeal_id,
-            "from_status": None,
-            "to_status": Status.RECEIVED,
-            "actor_id": submitted_by.id if submitted_by else None,
-            "actor_kind": "staff" if submitted_by else "citizen",
-            "reason": f"received via {contact.channel.value}",
-            "organization_id": None,
-            "at": received_at,
-        },
-    )
+    if key == "phone" and contact.citizen.telegram_user_id and citizen_id is not None:
+        _link_telegram(session, citizen_id, contact.citizen.telegram_user_id)
     jobs.defer_coalesced(session, PIPELINE_JOB)
-    return SubmitResult(int(appeal_id), tracking_number, Status.RECEIVED, created=True)
+    return SubmitResult(int(appeal_id), parameters["a_tracking_number"], Status.RECEIVED, True)
 
 
 # --- look-ups and access -------------------------------------------------------------

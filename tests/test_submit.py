@@ -213,3 +213,48 @@ def test_tracking_numbers_are_unique_and_readable(session: Session) -> None:
         prefix, suffix = number.split("-")
         assert len(prefix) == 4 and prefix.isdigit()
         assert len(suffix) == 8 and not set(suffix) & set("01OIL")
+
+
+def test_the_embedded_sqlite_path_is_idempotent_too(tmp_path: Any) -> None:
+    """SQLite runs the same statements one by one; same guarantees, same answers."""
+    from sqlalchemy.orm import sessionmaker
+
+    from core.migrate import upgrade
+    from core.settings import Settings, override_settings
+
+    url = f"sqlite:///{tmp_path}/submit.sqlite3"
+    upgrade(url)
+    engine = db.make_engine(url)
+    settings = Settings(environment="test", database_url=url)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    previous = db._session_factory, db._engine
+    try:
+        with override_settings(settings):
+            db._session_factory, db._engine = factory, engine
+            from civicdesk.bootstrap import load_all_reference
+
+            with factory() as own:
+                load_all_reference(own, settings)
+                own.commit()
+                contact = IncomingContact(
+                    channel=Channel.TELEGRAM,
+                    external_id="77",
+                    text=TEXT,
+                    citizen=CitizenContact(phone="87011234567", full_name="Асель"),
+                )
+                first, second = submit(own, contact), submit(own, contact)
+                anonymous = submit(own, IncomingContact(channel=Channel.PORTAL, text=TEXT))
+                own.commit()
+                assert (first.created, second.created) == (True, False)
+                assert first.tracking_number == second.tracking_number
+                stored = own.get(Appeal, first.appeal_id)
+                assert stored is not None and stored.status is Status.ASSIGNED
+                citizen = own.get(Citizen, stored.citizen_id)
+                assert citizen is not None
+                assert (citizen.phone_e164, citizen.full_name) == ("+77011234567", "Асель")
+                rejected = own.get(Appeal, anonymous.appeal_id)
+                assert rejected is not None and rejected.anonymous
+                assert rejected.status is Status.REJECTED
+    finally:
+        db._session_factory, db._engine = previous
+        engine.dispose()
