@@ -115,9 +115,10 @@ def summarize(run_prefix: str) -> dict[str, dict[str, int]]:
     for status, category, organization_id, district in rows:
         by_status[status.value] += 1
         by_category[category or "(none)"] += 1
-        by_organization[
-            org_names.get(organization_id, "(triage)") if organization_id else "(triage)"
-        ] += 1
+        if organization_id:
+            by_organization[org_names.get(organization_id, str(organization_id))] += 1
+        else:
+            by_organization["(rejected)" if status is Status.REJECTED else "(triage)"] += 1
         by_district[district_names.get(district, "(unknown)") if district else "(unknown)"] += 1
     return {
         "by_status": dict(by_status.most_common()),
