@@ -150,3 +150,25 @@ def test_reference_endpoints_and_openapi(client: Any) -> None:
     spec = client.get("/openapi.json").json()
     assert "/api/v1/appeals" in spec["paths"]
     assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_unknown_paths_answer_people_with_a_page_and_clients_with_json(client: Any) -> None:
+    page = client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Бет табылмады" in page.text and "Страница не найдена" in page.text
+    api = client.get("/api/v1/no-such-endpoint", headers={"Accept": "text/html"})
+    assert api.status_code == 404
+    assert api.json()["error"]["code"] == "not_found"
+
+
+def test_the_api_ignores_the_staff_page_cookie(client: Any, make_user: Any) -> None:
+    """Cookies are for the pages, whose forms carry CSRF tokens; the API wants a bearer token."""
+    user, _ = make_user("inspector")
+    token = login(client, user.username)["Authorization"].removeprefix("Bearer ")
+    client.cookies.set("civicdesk_session", token)
+    assert client.get("/api/v1/appeals").status_code == 401
+    assert (
+        client.get("/api/v1/appeals", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )

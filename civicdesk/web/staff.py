@@ -244,6 +244,17 @@ def _detail_page(
     )
 
 
+def _appeal_or_none(session: Session, user: StaffUser, appeal_id: str) -> Appeal | None:
+    """The appeal if this user may see it; None for a bad id, a missing one or another org's."""
+    number = _int_or_none(appeal_id)
+    if number is None:
+        return None
+    try:
+        return service.get_for_staff(session, user=user, appeal_id=number)
+    except NotFound:
+        return None
+
+
 @router.get("/staff/appeals/{appeal_id}", name="staff_appeal")
 def appeal_page(
     request: Request,
@@ -253,12 +264,8 @@ def appeal_page(
     done: str = "",
 ) -> Response:
     language = page_language(request)
-    number = _int_or_none(appeal_id)
-    try:
-        if number is None:
-            raise NotFound("no such appeal", code="appeal_not_found")
-        appeal = service.get_for_staff(session, user=user, appeal_id=number)
-    except NotFound:
+    appeal = _appeal_or_none(session, user, appeal_id)
+    if appeal is None:
         return _error_page(
             request,
             session,
@@ -296,12 +303,8 @@ def appeal_action(
             status_code=403,
             message_key="staff_error.csrf",
         )
-    number = _int_or_none(appeal_id)
-    try:
-        if number is None:
-            raise NotFound("no such appeal", code="appeal_not_found")
-        appeal = service.get_for_staff(session, user=user, appeal_id=number)
-    except NotFound:
+    appeal = _appeal_or_none(session, user, appeal_id)
+    if appeal is None:
         return _error_page(
             request,
             session,
@@ -325,9 +328,8 @@ def appeal_action(
     except DomainError as error:
         # Nothing of a refused action may be committed by the request's transaction.
         session.rollback()
-        try:
-            appeal = service.get_for_staff(session, user=user, appeal_id=number)
-        except NotFound:
+        reloaded = _appeal_or_none(session, user, appeal_id)
+        if reloaded is None:
             return _error_page(
                 request,
                 session,
@@ -336,6 +338,7 @@ def appeal_action(
                 status_code=404,
                 message_key="staff_error.not_found",
             )
+        appeal = reloaded
         return _detail_page(
             request,
             session,
