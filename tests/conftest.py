@@ -76,6 +76,21 @@ def pg_engine() -> Iterator[Engine]:
 
 
 @pytest.fixture
+def scratch_schema(pg_engine: Engine) -> Iterator[str]:
+    """The URL of an empty PostgreSQL schema of its own (for migrations and subprocesses)."""
+    name = f"civicdesk_scratch_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = db.make_engine(PG_ADMIN_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{name}"'))
+    try:
+        yield schema_url(name)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
 def settings(pg_engine: Engine) -> Iterator[Settings]:
     current = Settings(environment="test", database_url=schema_url(TEST_SCHEMA), redis_url=None)
     with override_settings(current):

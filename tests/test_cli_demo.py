@@ -7,15 +7,8 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
-from sqlalchemy import Engine, text
-
-from core import db
-from tests.conftest import PG_ADMIN_URL, schema_url
 
 KEYS = {"by_status", "by_category", "by_organization", "by_district", "elapsed_s"}
 
@@ -58,23 +51,9 @@ def test_init_and_demo_on_the_embedded_default(tmp_path: Path) -> None:
     assert report["jobs"] == "inline"
 
 
-@pytest.fixture
-def pg_schema(pg_engine: Engine) -> Iterator[str]:
-    name = f"civicdesk_cli_{uuid.uuid4().hex[:8]}"
-    admin = db.make_engine(PG_ADMIN_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{name}"'))
-    try:
-        yield schema_url(name)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
-
-
-def test_demo_on_postgresql_with_rq_workers(pg_schema: str, redis_url: str) -> None:
+def test_demo_on_postgresql_with_rq_workers(scratch_schema: str, redis_url: str) -> None:
     env = {
-        "CIVICDESK_DATABASE_URL": pg_schema,
+        "CIVICDESK_DATABASE_URL": scratch_schema,
         "CIVICDESK_REDIS_URL": redis_url,
         "CIVICDESK_QUEUE_NAME": f"civicdesk-cli-{uuid.uuid4().hex[:8]}",
         "CIVICDESK_ENVIRONMENT": "test",

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import inspect
 
 from core import db
 from core.migrate import downgrade, import_models, upgrade
-from tests.conftest import PG_ADMIN_URL, schema_url
 
 EXPECTED_TABLES = {
     "appeals",
@@ -31,20 +25,6 @@ EXPECTED_TABLES = {
     "outbox",
     "alembic_version",
 }
-
-
-@pytest.fixture
-def scratch_schema(pg_engine: Engine) -> Iterator[str]:
-    name = f"civicdesk_mig_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = db.make_engine(PG_ADMIN_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{name}"'))
-    try:
-        yield schema_url(name)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
 
 
 def test_migrations_build_the_schema_on_postgresql_and_roll_back(scratch_schema: str) -> None:
