@@ -31,6 +31,7 @@ test: install
 	$(BIN)/python -m pytest -q
 
 bench: install
+	$(BIN)/python bench/routing.py
 	$(BIN)/python bench/intake.py
 
 lint: install

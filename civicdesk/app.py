@@ -13,7 +13,9 @@ from core.api_deps import DbSession
 from core.auth_api import router as auth_router
 from core.settings import Settings, get_settings
 from intake.api import router as appeals_router
+from intake.routing_api import router as routing_help_router
 from routing.api import router as reference_router
+from routing.api import rules_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -27,8 +29,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(auth_router)
+    app.include_router(routing_help_router)  # before /appeals/{id}: its paths are more specific
     app.include_router(appeals_router)
     app.include_router(reference_router)
+    app.include_router(rules_router)
 
     from civicdesk.web import install_web
 

@@ -85,6 +85,33 @@ def _create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _route(args: argparse.Namespace) -> int:
+    from intake.routing_advice import advise
+
+    db.configure(get_settings())
+    with db.session_factory()() as session:
+        advice = advise(
+            session,
+            text=args.text,
+            address=args.address,
+            district_code=args.district,
+            language=args.lang,
+        )
+    if args.json:
+        print(json.dumps(advice, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{advice['category']} ({advice['confidence']:.2f}) → {advice['organization']}")
+    print(f"  rule: {advice['rule']}")
+    if advice["triage_reason"]:
+        print(f"  triage: {advice['triage_reason']}")
+    for alternative in advice["alternatives"]:
+        print(
+            f"  or {alternative['category']} ({alternative['confidence']:.2f})"
+            f" → {alternative['organization']}"
+        )
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from civicdesk.demo import run_demo
 
@@ -137,6 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--full-name")
     user.add_argument("--password", help="prompted when omitted")
     user.set_defaults(handler=_create_user)
+
+    route = commands.add_parser("route", help="dry run: how a text would be understood and routed")
+    route.add_argument("text")
+    route.add_argument("--address")
+    route.add_argument("--district", help="district code, when known")
+    route.add_argument("--lang", choices=["ru", "kk"], help="language of the names shown")
+    route.add_argument("--json", action="store_true")
+    route.set_defaults(handler=_route)
 
     demo = commands.add_parser("demo", help="push N sample appeals through the whole pipeline")
     demo.add_argument("--appeals", type=int, default=100)

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     min_appeal_chars: int = 10
     token_ttl_hours: int = 12
     outbox_relay_after_s: int = 60
+    # A topic the classifier is less sure of than this goes to an operator, not to an org.
+    routing_min_confidence: float = Field(default=0.34, ge=0.0, le=1.0)
+    # An appeal moved between organizations this many times is escalated to an inspector.
+    escalate_after_moves: int = Field(default=3, ge=2)
     log_level: str = "INFO"
 
     @model_validator(mode="after")

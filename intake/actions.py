@@ -12,15 +12,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from core.clock import now
+from core.clock import local, now
 from core.db import table_of
 from core.errors import PermissionDenied, ValidationFailed
 from core.models import Role, StaffUser
+from core.settings import get_settings
+from intake import assignments
 from intake.lifecycle import ACTIONS, REJECTION_REASONS, Status, check_transition
-from intake.models import Appeal, AppealStatusChange
+from intake.models import Appeal, AppealStatusChange, Assignment, AssignmentRole
+from routing.models import Organization
 from routing.service import get_organization
 from sla.service import deadline_policy
 
@@ -146,6 +149,22 @@ def apply_system_outcomes(session: Session, outcomes: list[SystemOutcome]) -> No
     )
     if history:
         session.execute(insert(table_of(AppealStatusChange)), history)
+    leads = [
+        {
+            "appeal_id": outcome.appeal_id,
+            "organization_id": outcome.fields["organization_id"],
+            "role": AssignmentRole.LEAD,
+            "kind": "rule",
+            "rule_id": outcome.fields.get("routing_rule_id"),
+            "reason": outcome.fields.get("routing_reason") or "",
+            "started_at": moment,
+            "late": False,
+        }
+        for outcome in outcomes
+        if outcome.fields.get("organization_id")
+    ]
+    if leads:
+        session.execute(insert(table_of(Assignment)), leads)
 
 
 # --- staff actions ---------------------------------------------------------------------
@@ -169,10 +188,43 @@ def answer(session: Session, appeal: Appeal, *, user: StaffUser, text: str) -> N
     _transition(session, appeal, Status.ANSWERED, actor=user, reason="answer submitted for review")
 
 
+def _leave_lead(session: Session, appeal: Appeal, *, end_reason: str) -> None:
+    """End the current organization's stint, marked late if it held the appeal past the
+    forwarding term (counted from when it received it)."""
+    lead = assignments.current_lead(session, appeal.id)
+    if lead is None:
+        return
+    late = now() > deadline_policy().forward_due(lead.started_at)
+    assignments.close_lead(session, appeal, end_reason=end_reason, late=late)
+
+
+def _escalate_ping_pong(session: Session, appeal: Appeal, organization_id: int) -> None:
+    """An appeal returning to an organization that already passed it on, or moved too
+    often, goes to the inspectors' queue instead of bouncing on."""
+    history = assignments.lead_history(session, appeal.id)
+    bounced_back = any(
+        stint.organization_id == organization_id and stint.end_reason in ("forwarded", "sent_back")
+        for stint in history
+    )
+    moves = sum(1 for stint in history if stint.end_reason in ("forwarded", "sent_back"))
+    if not bounced_back and moves < get_settings().escalate_after_moves:
+        return
+    rows = session.execute(select(Organization.id, Organization.code)).all()
+    codes = {row[0]: row[1] for row in rows}
+    path = " → ".join(codes.get(stint.organization_id, "?") for stint in history)
+    appeal.escalated_at = now()
+    appeal.escalation_reason = (
+        f"ping_pong: {path} → {codes.get(organization_id, '?')}"
+        if bounced_back
+        else f"moved {moves} times: {path}"
+    )
+
+
 def send_back(session: Session, appeal: Appeal, *, user: StaffUser, reason: str) -> None:
     """A misrouted appeal goes back to the triage queue with the executor's reason."""
     why = _authorize("send_back", user, appeal, reason)
     _transition(session, appeal, Status.REGISTERED, actor=user, reason=f"sent back: {why}")
+    _leave_lead(session, appeal, end_reason="sent_back")
     appeal.organization_id = None
     appeal.triage_reason = "sent_back"
     session.flush()
@@ -181,10 +233,15 @@ def send_back(session: Session, appeal: Appeal, *, user: StaffUser, reason: str)
 def route(
     session: Session, appeal: Appeal, *, user: StaffUser, organization_id: int, reason: str | None
 ) -> None:
-    """Manual routing by an operator or inspector: first assignment, or forwarding elsewhere."""
+    """Manual routing by an operator or inspector: first assignment, or forwarding elsewhere.
+
+    Forwarding restarts the term at the receiving organization (АППК; the rule is in
+    data/appeal_rules.yaml); a return to an organization that passed the appeal on is
+    escalated to the inspectors as ping-pong.
+    """
     why = _authorize("route", user, appeal, reason)
     organization = get_organization(session, organization_id)
-    if not organization.is_active_on(now().date()):
+    if not organization.is_active_on(local(now()).date()):
         raise ValidationFailed(f"{organization.code} is retired", code="organization_retired")
     if organization_id == appeal.organization_id:
         raise ValidationFailed(
@@ -197,7 +254,25 @@ def route(
     if target is Status.FORWARDED and not why:
         raise ValidationFailed("forwarding needs a reason", code="reason_required")
     check_transition(appeal.status, target)
-    appeal.organization_id = organization.id
+    # Held by an organization before (even one that sent it back): this is a forwarding.
+    forwarded = bool(assignments.lead_history(session, appeal.id))
+    if appeal.organization_id is not None:
+        _leave_lead(session, appeal, end_reason="forwarded")
+    _escalate_ping_pong(session, appeal, organization.id)
+    assignments.open_lead(
+        session,
+        appeal,
+        organization.id,
+        kind="forward" if forwarded else "manual",
+        reason=why or "manual",
+        by=user,
+    )
+    policy = deadline_policy()
+    if forwarded and policy.rules.forward_restarts_term:
+        moment = now()
+        appeal.registered_on = policy.registration_date(moment)
+        appeal.due_at = policy.due_at(moment, appeal.appeal_type or "application")
+        appeal.forward_due_at = policy.forward_due(moment)
     appeal.triage_reason = None
     appeal.routing_rule_id = None
     appeal.routing_reason = f"routed by {user.role.value} {user.username}: {why or 'manual'}"

@@ -93,6 +93,8 @@ class Appeal(Base):
     rejection_reason: Mapped[str | None] = mapped_column(String(32))
     earlier_appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"))
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalated_at: Mapped[datetime | None]
+    escalation_reason: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
 
     citizen: Mapped[Citizen | None] = relationship(lazy="raise_on_sql")
@@ -117,3 +119,39 @@ class AppealStatusChange(Base):
     at: Mapped[datetime] = mapped_column(default=now)
 
     appeal: Mapped[Appeal] = relationship(back_populates="history", lazy="raise_on_sql")
+
+
+class AssignmentRole(enum.StrEnum):
+    LEAD = "lead"
+    CO_EXECUTOR = "co_executor"
+
+
+class Assignment(Base):
+    """One organization's stint on an appeal: the lead's, or a co-executor's part.
+
+    Rows are closed, never rewritten, so who held an appeal when (and why it
+    left) stays attributable across forwarding and reorganizations.
+    """
+
+    __tablename__ = "appeal_assignments"
+    __table_args__ = (
+        Index("ix_appeal_assignments_appeal", "appeal_id", "ended_at"),
+        Index("ix_appeal_assignments_org_open", "organization_id", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    role: Mapped[AssignmentRole] = mapped_column(str_enum(AssignmentRole, 16))
+    kind: Mapped[str] = mapped_column(String(16))  # rule, manual, forward, reorganization
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("routing_rules.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    started_at: Mapped[datetime] = mapped_column(default=now)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(32))  # forwarded, sent_back, reorganized
+    late: Mapped[bool] = mapped_column(Boolean, default=False)  # left past the forwarding term
+    part: Mapped[str | None] = mapped_column(Text)  # a co-executor's part of the answer
+    answer_text: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

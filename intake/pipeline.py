@@ -40,11 +40,17 @@ _INPUT_COLUMNS = (
     Appeal.appeal_type,
     Appeal.anonymous,
     Appeal.received_at,
+    Appeal.address,
 )
 
 
 def decide_outcome(
-    appeal: Any, *, lexicon: Lexicon, policy: DeadlinePolicy, table: RoutingTable
+    appeal: Any,
+    *,
+    lexicon: Lexicon,
+    policy: DeadlinePolicy,
+    table: RoutingTable,
+    min_confidence: float = 0.0,
 ) -> SystemOutcome:
     """Everything the pipeline decides for one appeal, without touching the database."""
     annotation = annotate(appeal.text, lexicon)
@@ -69,10 +75,19 @@ def decide_outcome(
     fields["due_at"] = policy.due_at(appeal.received_at, fields["appeal_type"])
     fields["forward_due_at"] = policy.forward_due(appeal.received_at)
     outcome.steps.append((Status.REGISTERED, f"registered on {registered_on}", None))
+    guessed = appeal.category_code is None
+    if guessed and fields["category_code"] and annotation.confidence < min_confidence:
+        fields["routing_reason"] = (
+            f"topic {fields['category_code']} guessed with confidence {annotation.confidence:.2f}"
+            f" < {min_confidence:.2f}: an operator decides"
+        )
+        fields["triage_reason"] = "low_confidence"
+        return outcome
     decision = table.decide(
         category_code=fields["category_code"],
         district_code=fields["district_code"],
         on=local(appeal.received_at).date(),
+        place_text=f"{appeal.address or ''} {appeal.text}",
     )
     fields["routing_reason"] = decision.reason
     fields["routing_rule_id"] = decision.rule_id
@@ -101,11 +116,19 @@ def process_batch(
     pending = session.execute(query).all()
     if not pending:
         return []
-    lexicon = load_lexicon(get_settings().data_dir)
+    lexicon = load_lexicon(get_settings().data_dir)  # cached per data directory
     policy = deadline_policy()
     table = routing_table(session)
+    settings = get_settings()
     outcomes = [
-        decide_outcome(appeal, lexicon=lexicon, policy=policy, table=table) for appeal in pending
+        decide_outcome(
+            appeal,
+            lexicon=lexicon,
+            policy=policy,
+            table=table,
+            min_confidence=settings.routing_min_confidence,
+        )
+        for appeal in pending
     ]
     apply_system_outcomes(session, outcomes)
     return [outcome.appeal_id for outcome in outcomes]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import enum
-from datetime import date
-from typing import Any
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.clock import now
 from core.db import Base, str_enum
 
 
@@ -63,6 +63,12 @@ class OrganizationChange(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     predecessor_codes: Mapped[list[str]] = mapped_column(JSON)
     successor_codes: Mapped[list[str]] = mapped_column(JSON)
+    # For a split: which successor takes which categories ({category code: successor code}).
+    category_map: Mapped[dict[str, str]] = mapped_column(
+        JSON, default=dict, server_default=text("'{}'")
+    )
+    applied_at: Mapped[datetime | None]
+    moved_appeals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class District(Base):
@@ -106,27 +112,55 @@ class Category(Base):
         return self.name_kk if language == "kk" else self.name_ru
 
 
-class RoutingRule(Base):
-    """Category (× optional district) → organization; the more specific rule wins.
+class ServiceArea(Base):
+    """A named part of the city that changes who answers, e.g. the city's arterial roads.
 
-    ``to_district_akimat`` sends the appeal to the akimat of the appeal's district.
+    ``streets`` are normalized street-name stems; an appeal whose address or text
+    names one of them is in the area.
+    """
+
+    __tablename__ = "service_areas"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_ru: Mapped[str] = mapped_column(String(200))
+    name_kk: Mapped[str] = mapped_column(String(200))
+    streets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class RoutingRule(Base):
+    """Category × optional district × optional service area → organization.
+
+    The most specific active rule wins (service area beats district beats the
+    citywide rule). ``to_district_akimat`` sends the appeal to the akimat of its
+    district. Rules are versioned: an edit supersedes the row and adds a new one,
+    so every stored decision still points at the exact rule that made it.
     """
 
     __tablename__ = "routing_rules"
     __table_args__ = (
-        UniqueConstraint("category_code", "district_code", name="uq_routing_rule_scope"),
+        Index(
+            "uq_routing_rules_active_scope",
+            "category_code",
+            func.coalesce(text("district_code"), ""),
+            func.coalesce(text("service_area_code"), ""),
+            unique=True,
+            postgresql_where=text("superseded_at IS NULL"),
+            sqlite_where=text("superseded_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"), index=True)
     district_code: Mapped[str | None] = mapped_column(ForeignKey("districts.code"))
+    service_area_code: Mapped[str | None] = mapped_column(ForeignKey("service_areas.code"))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     to_district_akimat: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str] = mapped_column(Text, default="")
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "rule_id": self.id,
-            "category": self.category_code,
-            "district": self.district_code,
-        }
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(
+        default=now, server_default=func.current_timestamp()
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    superseded_at: Mapped[datetime | None]
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("routing_rules.id"))

@@ -22,8 +22,9 @@ from routing.models import (
     Organization,
     OrganizationChange,
     OrganizationKind,
-    RoutingRule,
+    ServiceArea,
 )
+from routing.rules import RuleScope, put_rule
 
 DISTRICT_AKIMAT = "district_akimat"
 
@@ -44,6 +45,7 @@ def load_reference(session: Session, data_dir: Path) -> dict[str, int]:
     organizations = _load_organizations(session, _read(data_dir / "organizations.yaml"))
     districts = _load_districts(session, _read(data_dir / "districts.yaml"), organizations)
     categories = _load_taxonomy(session, _read(data_dir / "taxonomy.yaml"), organizations)
+    areas = _load_service_areas(session, _read(data_dir / "service_areas.yaml"), organizations)
     changes = _load_changes(session, _read(data_dir / "organization_changes.yaml"))
     session.flush()
     from routing.service import reset_routing_table
@@ -53,6 +55,7 @@ def load_reference(session: Session, data_dir: Path) -> dict[str, int]:
         "organizations": len(organizations),
         "districts": districts,
         "categories": categories,
+        "service_areas": areas,
         "organization_changes": changes,
     }
 
@@ -94,10 +97,6 @@ def _load_taxonomy(
     session: Session, taxonomy: dict[str, Any], organizations: dict[str, Organization]
 ) -> int:
     count = 0
-    rules = {
-        rule.category_code: rule
-        for rule in session.scalars(select(RoutingRule).where(RoutingRule.district_code.is_(None)))
-    }
     for position, area_row in enumerate(taxonomy["areas"]):
         area = session.get(CategoryArea, area_row["code"]) or CategoryArea(code=area_row["code"])
         area.name_ru = area_row["name_ru"]
@@ -116,15 +115,37 @@ def _load_taxonomy(
             category.keywords_kk = list(row.get("keywords_kk") or [])
             session.add(category)
             session.flush()
-            rule = rules.get(category.code) or RoutingRule(category_code=category.code)
-            rule.district_code = None
-            rule.to_district_akimat = to_akimat
-            rule.organization_id = category.organization_id
-            rule.note = "default rule from data/taxonomy.yaml"
-            session.add(rule)
+            # Through put_rule: a changed file makes a new rule version, never an overwrite.
+            put_rule(
+                session,
+                RuleScope(category.code),
+                organization_id=category.organization_id,
+                to_district_akimat=to_akimat,
+                note="default rule from data/taxonomy.yaml",
+            )
             count += 1
     session.flush()
     return count
+
+
+def _load_service_areas(
+    session: Session, rows: list[dict[str, Any]] | None, organizations: dict[str, Organization]
+) -> int:
+    for row in rows or []:
+        area = session.get(ServiceArea, row["code"]) or ServiceArea(code=row["code"])
+        area.name_ru = row["name_ru"]
+        area.name_kk = row["name_kk"]
+        area.streets = list(row.get("streets") or [])
+        session.add(area)
+        session.flush()
+        for rule in row.get("rules") or []:
+            put_rule(
+                session,
+                RuleScope(rule["category"], service_area_code=area.code),
+                organization_id=organizations[rule["organization"]].id,
+                note=rule.get("note", ""),
+            )
+    return len(rows or [])
 
 
 def _load_changes(session: Session, rows: list[dict[str, Any]] | None) -> int:

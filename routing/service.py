@@ -6,6 +6,7 @@ so it can be stored with the appeal and explained to an operator.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound
-from routing.models import Category, District, Organization, RoutingRule
+from routing.models import Category, District, Organization, RoutingRule, ServiceArea
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,15 @@ def _triage(code: str, reason: str) -> RoutingDecision:
 @dataclass(frozen=True)
 class _Rule:
     id: int
+    version: int
     district_code: str | None
+    service_area_code: str | None
     organization_id: int | None
     to_district_akimat: bool
+
+    def specificity(self) -> int:
+        """Service area beats district beats the citywide rule."""
+        return (2 if self.service_area_code else 0) + (1 if self.district_code else 0)
 
 
 @dataclass(frozen=True)
@@ -54,45 +61,90 @@ class _Org:
         return started and not (self.retired_on is not None and self.retired_on <= day)
 
 
+_WORD = re.compile(r"[\w]+", re.UNICODE)
+
+
+def normalize_place(text: str) -> str:
+    """Lower case, ё → е, words separated by single spaces: what street stems are matched in."""
+    return " ".join(_WORD.findall(text.lower().replace("ё", "е")))
+
+
 @dataclass(frozen=True)
 class RoutingTable:
-    """Every rule, akimat and organization in memory: a batch of appeals routes without queries."""
+    """Every active rule, akimat, service area and organization in memory.
+
+    A batch of appeals routes without queries; ``bench/routing.py`` measures it.
+    """
 
     rules: dict[str, list[_Rule]]
     akimats: dict[str, int]
     organizations: dict[int, _Org]
+    service_areas: dict[str, tuple[str, ...]]
 
     @classmethod
     def load(cls, session: Session) -> RoutingTable:
-        rules: dict[str, list[_Rule]] = {}
-        for rule in session.scalars(select(RoutingRule)):
+        rules: dict[str, list[_Rule]] = {
+            code: [] for code in session.scalars(select(Category.code))
+        }
+        for rule in session.scalars(select(RoutingRule).where(RoutingRule.superseded_at.is_(None))):
             rules.setdefault(rule.category_code, []).append(
-                _Rule(rule.id, rule.district_code, rule.organization_id, rule.to_district_akimat)
+                _Rule(
+                    rule.id,
+                    rule.version,
+                    rule.district_code,
+                    rule.service_area_code,
+                    rule.organization_id,
+                    rule.to_district_akimat,
+                )
             )
         for candidates in rules.values():
-            # A rule for the appeal's own district beats the citywide one.
-            candidates.sort(key=lambda rule: rule.district_code is None)
+            candidates.sort(key=lambda rule: -rule.specificity())
         districts = session.execute(select(District.code, District.akimat_id)).all()
-        akimats = {row[0]: row[1] for row in districts}
         organizations = {
             org.id: _Org(org.id, org.code, org.active_from, org.retired_on)
             for org in session.scalars(select(Organization))
         }
-        known = set(session.scalars(select(Category.code)))
-        for code in known - rules.keys():
-            rules[code] = []
-        return cls(rules, akimats, organizations)
+        areas = {
+            area.code: tuple(normalize_place(street) for street in area.streets)
+            for area in session.scalars(select(ServiceArea))
+        }
+        return cls(rules, {row[0]: row[1] for row in districts}, organizations, areas)
+
+    def areas_in(self, place_text: str | None) -> dict[str, str]:
+        """The service areas a text or address names, with the street that placed it there."""
+        if not place_text:
+            return {}
+        padded = f" {normalize_place(place_text)}"
+        found: dict[str, str] = {}
+        for code, streets in self.service_areas.items():
+            for street in streets:
+                if f" {street}" in padded:
+                    found[code] = street
+                    break
+        return found
 
     def decide(
-        self, *, category_code: str | None, district_code: str | None, on: date
+        self,
+        *,
+        category_code: str | None,
+        district_code: str | None,
+        on: date,
+        place_text: str | None = None,
     ) -> RoutingDecision:
-        """Pick the organization for a category in a district; unroutable cases go to triage."""
+        """Pick the organization for a category in a district (and service area, if any)."""
         if category_code is None:
             return _triage("no_category", "the topic could not be determined")
         if category_code not in self.rules:
             return _triage("unknown_category", f"category {category_code!r} is not in the taxonomy")
+        areas = self.areas_in(place_text) if self.service_areas else {}
         rule = next(
-            (r for r in self.rules[category_code] if r.district_code in (None, district_code)), None
+            (
+                candidate
+                for candidate in self.rules[category_code]
+                if candidate.district_code in (None, district_code)
+                and (candidate.service_area_code is None or candidate.service_area_code in areas)
+            ),
+            None,
         )
         if rule is None:
             return _triage("no_rule", f"no routing rule for category {category_code}")
@@ -117,11 +169,14 @@ class RoutingTable:
                 "organization_retired",
                 f"rule #{rule.id} names {organization.code}, retired on {organization.retired_on}",
             )
-        scope = f"district {rule.district_code}" if rule.district_code else "any district"
+        scope = [f"district {rule.district_code}" if rule.district_code else "any district"]
+        if rule.service_area_code:
+            scope.append(f"{rule.service_area_code} ({areas[rule.service_area_code]})")
         return RoutingDecision(
             organization_id=organization.id,
             rule_id=rule.id,
-            reason=f"rule #{rule.id}: {category_code} in {scope} → {target} {organization.code}",
+            reason=f"rule #{rule.id} v{rule.version}: {category_code} in {', '.join(scope)}"
+            f" → {target} {organization.code}",
         )
 
 
@@ -155,11 +210,16 @@ def reset_routing_table() -> None:
 
 
 def decide(
-    session: Session, *, category_code: str | None, district_code: str | None, on: date
+    session: Session,
+    *,
+    category_code: str | None,
+    district_code: str | None,
+    on: date,
+    place_text: str | None = None,
 ) -> RoutingDecision:
     """One decision (the dry run, manual checks) with the current table."""
     return routing_table(session).decide(
-        category_code=category_code, district_code=district_code, on=on
+        category_code=category_code, district_code=district_code, on=on, place_text=place_text
     )
 
 

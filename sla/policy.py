@@ -42,6 +42,7 @@ class DeadlineRules:
     extension_notice_working_days: int
     forward_within_working_days: int
     anonymous_considered_urgencies: frozenset[str]
+    forward_restarts_term: bool = True
 
 
 def _section(raw: Mapping[str, Any], key: str, where: Path) -> Mapping[str, Any]:
@@ -133,6 +134,7 @@ def load_rules(path: Path) -> DeadlineRules:
         forward_within_working_days=_count(
             forwarding.get("within_working_days"), "forwarding.within_working_days", path
         ),
+        forward_restarts_term=bool(forwarding.get("term_restarts_at_receiving_body", True)),
         anonymous_considered_urgencies=frozenset(u.strip().lower() for u in urgencies),
     )
 

@@ -23,6 +23,8 @@ EXPECTED_TABLES = {
     "api_tokens",
     "calendar_overrides",
     "outbox",
+    "service_areas",
+    "appeal_assignments",
     "alembic_version",
 }
 

@@ -1,0 +1,107 @@
+"""The routing dry run: what the classifier thinks, and which rule would send it where.
+
+Operators see it beside the manual-routing form; admins use ``civicdesk route
+"text" --json`` to check rules. It decides exactly as the pipeline does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.clock import local, now
+from core.settings import get_settings
+from intake.models import Appeal
+from nlp.annotate import annotate, load_lexicon
+from routing.models import Category, District, Organization
+from routing.service import routing_table
+
+
+def _organization(session: Session, organization_id: int | None, language: str) -> dict[str, Any]:
+    organization = session.get(Organization, organization_id) if organization_id else None
+    if organization is None:
+        return {"organization": None, "organization_code": None}
+    return {"organization": organization.name(language), "organization_code": organization.code}
+
+
+def advise(
+    session: Session,
+    *,
+    text: str,
+    address: str | None = None,
+    district_code: str | None = None,
+    category_code: str | None = None,
+    language: str | None = None,
+) -> dict[str, Any]:
+    """The annotation and the routing decision for a text, with the top alternatives routed too."""
+    annotation = annotate(text, load_lexicon(get_settings().data_dir))
+    shown = language or annotation.language
+    table = routing_table(session)
+    today = local(now()).date()
+    district = district_code or annotation.district_code
+    category = category_code or annotation.category_code
+    place = f"{address or ''} {text}"
+    decision = table.decide(
+        category_code=category, district_code=district, on=today, place_text=place
+    )
+    guessed = category_code is None
+    low = (
+        guessed
+        and category is not None
+        and annotation.confidence < get_settings().routing_min_confidence
+    )
+    district_row = session.get(District, district) if district else None
+    category_row = session.get(Category, category) if category else None
+    alternatives = []
+    for code, confidence in annotation.alternatives:
+        alternative = table.decide(
+            category_code=code, district_code=district, on=today, place_text=place
+        )
+        alternative_category = session.get(Category, code)
+        alternatives.append(
+            {
+                "category": code,
+                "category_name": alternative_category.name(shown) if alternative_category else None,
+                "confidence": confidence,
+                "rule_id": alternative.rule_id,
+                **_organization(session, alternative.organization_id, shown),
+            }
+        )
+    return {
+        "language": annotation.language,
+        "category": category,
+        "category_name": category_row.name(shown) if category_row else None,
+        "confidence": annotation.confidence if guessed else 1.0,
+        "district": district,
+        "district_name": district_row.name(shown) if district_row else None,
+        "district_evidence": annotation.district_evidence if not district_code else None,
+        "service_areas": table.areas_in(place),
+        "urgency": annotation.urgency,
+        "urgency_triggers": annotation.urgency_triggers,
+        "appeal_type": annotation.appeal_type,
+        **_organization(session, decision.organization_id, shown),
+        "rule_id": decision.rule_id,
+        "rule": decision.reason,
+        "triage_reason": "low_confidence" if low else decision.triage_reason,
+        "alternatives": alternatives,
+    }
+
+
+def advise_for_appeal(session: Session, appeal: Appeal, *, language: str = "ru") -> dict[str, Any]:
+    """The dry run for an appeal as it stands (its own district and address), and how it
+    was actually routed."""
+    advice = advise(
+        session,
+        text=appeal.text,
+        address=appeal.address,
+        district_code=appeal.district_code,
+        language=language,
+    )
+    advice["current"] = {
+        **_organization(session, appeal.organization_id, language),
+        "rule_id": appeal.routing_rule_id,
+        "reason": appeal.routing_reason,
+        "triage_reason": appeal.triage_reason,
+    }
+    return advice
