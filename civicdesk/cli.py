@@ -85,6 +85,14 @@ def _create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reorganize(args: argparse.Namespace) -> int:
+    from civicdesk.worker import apply_due_reorganizations
+
+    db.configure(get_settings())
+    print(json.dumps({"applied": apply_due_reorganizations()}))
+    return 0
+
+
 def _route(args: argparse.Namespace) -> int:
     from intake.routing_advice import advise
 
@@ -164,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--full-name")
     user.add_argument("--password", help="prompted when omitted")
     user.set_defaults(handler=_create_user)
+
+    reorganize = commands.add_parser(
+        "apply-reorganizations", help="apply reorganizations whose effective date has come"
+    )
+    reorganize.set_defaults(handler=_reorganize)
 
     route = commands.add_parser("route", help="dry run: how a text would be understood and routed")
     route.add_argument("text")

@@ -6,9 +6,18 @@ import logging
 import threading
 
 from core import db, jobs
+from core.clock import local, now
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def apply_due_reorganizations() -> int:
+    """Reorganizations whose effective date has come are applied by the worker, not by hand."""
+    from intake.reorganization import apply_due_changes
+
+    with db.transaction() as session:
+        return len(apply_due_changes(session, today=local(now()).date()))
 
 
 def relay_once(settings: Settings) -> tuple[int, int]:
@@ -26,6 +35,9 @@ def _relay_loop(settings: Settings, stop: threading.Event) -> None:
     while not stop.wait(settings.outbox_relay_after_s / 2):
         try:
             relayed, stale = relay_once(settings)
+            applied = apply_due_reorganizations()
+            if applied:
+                log.warning("applied %d reorganization(s) that came into effect", applied)
             if relayed or stale:
                 log.warning(
                     "relay: %d outbox job(s) re-enqueued, %d appeal(s) waiting", relayed, stale

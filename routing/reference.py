@@ -1,7 +1,10 @@
 """Load the reference data in ``data/`` (organizations, districts, taxonomy) into the database.
 
-Idempotent: codes are the keys, so running it again updates names and adds
-what is new without touching appeals.
+The files seed the database; afterwards the database owns what admins change
+through the API — organizations' dates (reorganizations), districts' akimats,
+categories' default organizations and routing rules — and running this again
+only adds what is new and refreshes names and keywords. So a reorganization or
+a rule edit made through the API is never undone by ``civicdesk init``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from routing.models import (
     OrganizationKind,
     ServiceArea,
 )
-from routing.rules import RuleScope, put_rule
+from routing.rules import RuleScope, active_rule, put_rule
 
 DISTRICT_AKIMAT = "district_akimat"
 
@@ -73,8 +76,9 @@ def _load_organizations(session: Session, rows: list[dict[str, Any]]) -> dict[st
         organization.kind = OrganizationKind(row["kind"])
         organization.district_code = row.get("district")
         organization.phone = None if row.get("phone") is None else str(row["phone"])
-        organization.active_from = _as_date(row.get("active_from"))
-        organization.retired_on = _as_date(row.get("retired_on"))
+        # Dates only fill gaps: a retirement recorded through the API is never undone.
+        organization.active_from = organization.active_from or _as_date(row.get("active_from"))
+        organization.retired_on = organization.retired_on or _as_date(row.get("retired_on"))
     session.flush()
     return existing
 
@@ -83,10 +87,11 @@ def _load_districts(
     session: Session, rows: list[dict[str, Any]], organizations: dict[str, Organization]
 ) -> int:
     for row in rows:
-        district = session.get(District, row["code"]) or District(code=row["code"])
+        district = session.get(District, row["code"])
+        if district is None:
+            district = District(code=row["code"], akimat_id=organizations[row["akimat"]].id)
         district.name_ru = row["name_ru"]
         district.name_kk = row["name_kk"]
-        district.akimat_id = organizations[row["akimat"]].id
         district.places = list(row.get("places") or [])
         session.add(district)
     session.flush()
@@ -104,25 +109,27 @@ def _load_taxonomy(
         area.position = position
         session.add(area)
         for row in area_row["categories"]:
-            category = session.get(Category, row["code"]) or Category(code=row["code"])
             to_akimat = row["organization"] == DISTRICT_AKIMAT
+            organization_id = None if to_akimat else organizations[row["organization"]].id
+            category = session.get(Category, row["code"])
+            if category is None:
+                category = Category(code=row["code"], organization_id=organization_id)
             category.area_code = area.code
             category.name_ru = row["name_ru"]
             category.name_kk = row["name_kk"]
-            category.organization_id = None if to_akimat else organizations[row["organization"]].id
             category.urgent = bool(row.get("urgent", False))
             category.keywords_ru = list(row.get("keywords_ru") or [])
             category.keywords_kk = list(row.get("keywords_kk") or [])
             session.add(category)
             session.flush()
-            # Through put_rule: a changed file makes a new rule version, never an overwrite.
-            put_rule(
-                session,
-                RuleScope(category.code),
-                organization_id=category.organization_id,
-                to_district_akimat=to_akimat,
-                note="default rule from data/taxonomy.yaml",
-            )
+            if active_rule(session, RuleScope(category.code)) is None:
+                put_rule(
+                    session,
+                    RuleScope(category.code),
+                    organization_id=organization_id,
+                    to_district_akimat=to_akimat,
+                    note="default rule from data/taxonomy.yaml",
+                )
             count += 1
     session.flush()
     return count
@@ -139,12 +146,14 @@ def _load_service_areas(
         session.add(area)
         session.flush()
         for rule in row.get("rules") or []:
-            put_rule(
-                session,
-                RuleScope(rule["category"], service_area_code=area.code),
-                organization_id=organizations[rule["organization"]].id,
-                note=rule.get("note", ""),
-            )
+            scope = RuleScope(rule["category"], service_area_code=area.code)
+            if active_rule(session, scope) is None:
+                put_rule(
+                    session,
+                    scope,
+                    organization_id=organizations[rule["organization"]].id,
+                    note=rule.get("note", ""),
+                )
     return len(rows or [])
 
 

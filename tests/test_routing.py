@@ -266,3 +266,17 @@ def test_dry_run_and_the_suggestion_beside_an_appeal(client: Any, make_user: Any
     assert advice["current"]["organization_code"] == "akimat-medeu"
     assert advice["current"]["rule_id"] == advice["rule_id"]
     assert client.post("/api/v1/routing/dry-run", json={"text": "x"}).status_code == 401
+
+
+def test_reloading_the_reference_files_keeps_what_admins_changed(session: Session) -> None:
+    from civicdesk.bootstrap import load_all_reference
+    from routing.rules import active_rule
+
+    qazaqgaz = organization_by_code(session, "qazaqgaz-aimak")
+    edited = put_rule(session, RuleScope("water.leak"), organization_id=qazaqgaz.id, note="admin")
+    parking = organization_by_code(session, "almaty-parking")
+    parking.retired_on = TODAY
+    load_all_reference(session, get_settings())
+    rule = active_rule(session, RuleScope("water.leak"))
+    assert rule is not None and (rule.id, rule.version) == (edited.id, 2)
+    assert organization_by_code(session, "almaty-parking").retired_on == TODAY
