@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.api_deps import DbSession, require_roles
 from core.clock import local, now
 from core.models import Role, StaffUser
-from intake import reorganization
+from intake import reorganization, reorganization_apply
 from routing.models import ChangeKind, OrganizationKind
 from routing.service import organization_by_code
 
@@ -89,7 +89,7 @@ def record_change(body: ChangeIn, session: DbSession, user: AdminUser) -> Change
     change = reorganization.record_change(session, **body.model_dump(), by=user)
     today = _today()
     if change.effective_on <= today:
-        change = reorganization.apply_change(session, change, by=user, today=today)
+        change = reorganization_apply.apply_change(session, change, by=user, today=today)
     return ChangeOut.model_validate(change)
 
 
@@ -101,20 +101,20 @@ def list_changes(
 ) -> list[ChangeOut]:
     return [
         ChangeOut.model_validate(change)
-        for change in reorganization.list_changes(session, pending=pending)
+        for change in reorganization_apply.list_changes(session, pending=pending)
     ]
 
 
 @router.get("/changes/{change_id}", response_model=ChangeOut)
 def get_change(change_id: int, session: DbSession, user: AdminUser) -> ChangeOut:
-    return ChangeOut.model_validate(reorganization.get_change(session, change_id))
+    return ChangeOut.model_validate(reorganization_apply.get_change(session, change_id))
 
 
 @router.post("/changes/{change_id}/apply", response_model=ChangeOut)
 def apply_change(change_id: int, session: DbSession, user: AdminUser) -> ChangeOut:
     """Apply a due change now (409 ``change_not_due`` before its date); again is a no-op."""
-    change = reorganization.get_change(session, change_id)
-    applied = reorganization.apply_change(session, change, by=user, today=_today())
+    change = reorganization_apply.get_change(session, change_id)
+    applied = reorganization_apply.apply_change(session, change, by=user, today=_today())
     return ChangeOut.model_validate(applied)
 
 
@@ -122,4 +122,4 @@ def apply_change(change_id: int, session: DbSession, user: AdminUser) -> ChangeO
 def attribution(code: str, session: DbSession, user: AdminUser) -> dict[str, int]:
     """What the organization led, answered and passed on: the assignment rows' account."""
     organization = organization_by_code(session, code)
-    return reorganization.attributable_counts(session, organization.id)
+    return reorganization_apply.attributable_counts(session, organization.id)

@@ -19,13 +19,8 @@ from intake import actions
 from intake.assignments import lead_history, open_co_executors
 from intake.lifecycle import Status
 from intake.models import Appeal, AppealStatusChange, Assignment, AssignmentRole
-from intake.reorganization import (
-    apply_change,
-    apply_due_changes,
-    attributable_counts,
-    create_organization,
-    record_change,
-)
+from intake.reorganization import create_organization, record_change
+from intake.reorganization_apply import apply_change, apply_due_changes, attributable_counts
 from intake.service import get_for_staff, staff_query
 from routing.models import Category, ChangeKind, District, Organization, OrganizationChange
 from routing.rules import RuleScope, active_rule, rule_history
