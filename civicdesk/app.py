@@ -13,6 +13,7 @@ from core.api_deps import DbSession
 from core.auth_api import router as auth_router
 from core.settings import Settings, get_settings
 from intake.api import router as appeals_router
+from intake.coexecutors_api import router as coexecutors_router
 from intake.reorganization_api import router as reorganization_router
 from intake.routing_api import router as routing_help_router
 from routing.api import router as reference_router
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(auth_router)
     app.include_router(routing_help_router)  # before /appeals/{id}: its paths are more specific
+    app.include_router(coexecutors_router)
     app.include_router(appeals_router)
     app.include_router(reference_router)
     app.include_router(rules_router)

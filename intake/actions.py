@@ -20,7 +20,7 @@ from core.db import table_of
 from core.errors import PermissionDenied, ValidationFailed
 from core.models import Role, StaffUser
 from core.settings import get_settings
-from intake import assignments
+from intake import assignments, coexecutors
 from intake.lifecycle import ACTIONS, REJECTION_REASONS, Status, check_transition
 from intake.models import Appeal, AppealStatusChange, Assignment, AssignmentRole
 from routing.models import Organization
@@ -176,7 +176,12 @@ def accept(session: Session, appeal: Appeal, *, user: StaffUser) -> None:
 
 
 def answer(session: Session, appeal: Appeal, *, user: StaffUser, text: str) -> None:
+    """The lead's answer; refused while a co-executor's part is still missing."""
     _authorize("answer", user, appeal, None)
+    if session.get_bind().dialect.name == "postgresql":
+        # Lock the appeal: a co-executor added at this moment waits for the answer, or fails.
+        session.execute(select(Appeal.id).where(Appeal.id == appeal.id).with_for_update())
+    coexecutors.require_parts_answered(session, appeal.id)
     text = (text or "").strip()
     if len(text) < 10:
         raise ValidationFailed(
@@ -259,6 +264,10 @@ def route(
     if appeal.organization_id is not None:
         _leave_lead(session, appeal, end_reason="forwarded")
     _escalate_ping_pong(session, appeal, organization.id)
+    for part in assignments.open_co_executors(session, appeal.id):
+        if part.organization_id == organization.id:
+            # The co-executor becomes the lead: its part is now the whole answer.
+            part.ended_at, part.end_reason = now(), "became_lead"
     assignments.open_lead(
         session,
         appeal,

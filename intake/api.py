@@ -70,10 +70,15 @@ def list_appeals(
     status: Annotated[list[Status] | None, Query()] = None,
     organization: str | None = None,
     triage: bool = False,
+    escalated: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[StaffAppealView]:
-    """Appeals the caller may see; an executor gets only their organization's."""
+    """Appeals the caller may see; an executor gets only their organization's.
+
+    ``triage=true``: the operators' queue of unroutable appeals; ``escalated=true``:
+    the inspectors' queue of ping-pong and much-moved appeals.
+    """
     organization_id = organization_by_code(session, organization).id if organization else None
     appeals, total = service.list_for_staff(
         session,
@@ -81,6 +86,7 @@ def list_appeals(
         statuses=status,
         organization_id=organization_id,
         triage=triage,
+        escalated=escalated,
         limit=limit,
         offset=offset,
     )

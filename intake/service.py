@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Select, func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Boolean, Select, false, func, or_, select, update
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, object_session, selectinload
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from core import jobs
 from core.clock import local, now
@@ -22,8 +25,8 @@ from core.models import Role, StaffUser
 from core.phones import normalize_phone
 from core.settings import get_settings
 from intake import writes
-from intake.lifecycle import Status
-from intake.models import Appeal, Channel, Citizen
+from intake.lifecycle import OPEN_STATUSES, Status
+from intake.models import Appeal, Assignment, AssignmentRole, Channel, Citizen
 from intake.schemas import CitizenContact, IncomingContact
 from intake.writes import CitizenKey
 from routing.models import Category, District
@@ -197,11 +200,56 @@ def submit(
 # --- look-ups and access -------------------------------------------------------------
 
 
+class _InIds(FunctionElement[bool]):
+    """``column IN (subquery)``; on PostgreSQL ``column = ANY(ARRAY(subquery))``.
+
+    PostgreSQL cannot combine ``a = 1 OR id IN (subquery)`` from indexes and scans the
+    whole table; the array form is computed once (an InitPlan), so the OR becomes a
+    BitmapOr of two index scans: as fast as the organization filter alone.
+    """
+
+    type = Boolean()
+    name = "in_ids"
+    inherit_cache = True
+
+
+@compiles(_InIds)
+def _in_ids(element: _InIds, compiler: SQLCompiler, **kw: Any) -> str:
+    column, ids = list(element.clauses)
+    return f"({compiler.process(column, **kw)} IN {compiler.process(ids, **kw)})"
+
+
+@compiles(_InIds, "postgresql")
+def _in_ids_postgresql(element: _InIds, compiler: SQLCompiler, **kw: Any) -> str:
+    column, ids = list(element.clauses)
+    return f"{compiler.process(column, **kw)} = ANY(ARRAY{compiler.process(ids, **kw)})"
+
+
+def _open_co_executor_of(organization_id: int | None) -> Select[int]:
+    """Ids of the appeals where ``organization_id`` is an open (not removed) co-executor."""
+    return select(Assignment.appeal_id).where(
+        Assignment.organization_id == organization_id,
+        Assignment.role == AssignmentRole.CO_EXECUTOR,
+        Assignment.ended_at.is_(None),
+    )
+
+
 def can_view(user: StaffUser, appeal: Appeal) -> bool:
-    """Executors see only their organization's appeals; other staff see all."""
-    if user.role is Role.EXECUTOR:
-        return appeal.organization_id is not None and appeal.organization_id == user.organization_id
-    return True
+    """Executors see their organization's appeals, as lead or as an open co-executor;
+    other staff see all."""
+    if user.role is not Role.EXECUTOR:
+        return True
+    if user.organization_id is None:
+        return False
+    if appeal.organization_id == user.organization_id:
+        return True
+    session = object_session(appeal)
+    if session is None:
+        return False
+    co_executor = _open_co_executor_of(user.organization_id).where(
+        Assignment.appeal_id == appeal.id
+    )
+    return bool(session.scalar(select(co_executor.exists())))
 
 
 def get_for_staff(session: Session, *, user: StaffUser, appeal_id: int) -> Appeal:
@@ -229,21 +277,36 @@ def staff_query(
     statuses: list[Status] | None = None,
     organization_id: int | None = None,
     triage: bool = False,
+    escalated: bool = False,
 ) -> Select[Appeal]:
-    """Appeals the user may see, newest first; the executor filter is not optional."""
+    """Appeals the user may see, newest first; the executor filter is not optional.
+
+    An executor sees the appeals their organization leads and those where it is an
+    open co-executor; ``organization_id`` filters by the lead for everyone else.
+    """
     query = select(Appeal).order_by(Appeal.received_at.desc(), Appeal.id.desc())
     if user.role is Role.EXECUTOR:
         if organization_id is not None and organization_id != user.organization_id:
             raise PermissionDenied(
                 "an executor sees only their own organization's appeals", code="other_organization"
             )
-        query = query.where(Appeal.organization_id == user.organization_id)
+        if user.organization_id is None:
+            # Cannot happen (create_staff_user binds every executor), and ``== None`` would
+            # read as ``IS NULL``: the unrouted appeals. Show nothing instead.
+            return query.where(false())
+        co_executor = _open_co_executor_of(user.organization_id).scalar_subquery()
+        query = query.where(
+            or_(Appeal.organization_id == user.organization_id, _InIds(Appeal.id, co_executor))
+        )
     elif organization_id is not None:
         query = query.where(Appeal.organization_id == organization_id)
     if statuses:
         query = query.where(Appeal.status.in_(statuses))
     if triage:
         query = query.where(Appeal.status == Status.REGISTERED, Appeal.organization_id.is_(None))
+    if escalated:
+        # The inspectors' queue: ping-pong and much-moved appeals still waiting for an answer.
+        query = query.where(Appeal.escalated_at.is_not(None), Appeal.status.in_(OPEN_STATUSES))
     return query
 
 
@@ -254,10 +317,13 @@ def list_for_staff(
     statuses: list[Status] | None = None,
     organization_id: int | None = None,
     triage: bool = False,
+    escalated: bool = False,
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[Appeal], int]:
-    query = staff_query(user, statuses=statuses, organization_id=organization_id, triage=triage)
+    query = staff_query(
+        user, statuses=statuses, organization_id=organization_id, triage=triage, escalated=escalated
+    )
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = session.scalars(
         query.options(selectinload(Appeal.history), selectinload(Appeal.citizen))

@@ -280,3 +280,108 @@ def test_reloading_the_reference_files_keeps_what_admins_changed(session: Sessio
     rule = active_rule(session, RuleScope("water.leak"))
     assert rule is not None and (rule.id, rule.version) == (edited.id, 2)
     assert organization_by_code(session, "almaty-parking").retired_on == TODAY
+
+
+def test_the_lead_cannot_answer_while_a_co_executors_part_is_missing(
+    session: Session, submit_appeal: Any, make_user: Any
+) -> None:
+    from core.errors import Conflict
+    from intake import coexecutors
+
+    appeal = submit_appeal(POTHOLE_YARD)
+    operator, _ = make_user("operator")
+    medeu, _ = make_user("executor", "akimat-medeu")
+    water, _ = make_user("executor", "almaty-su")
+    coexecutors.add_co_executor(
+        session,
+        appeal,
+        organization_id=organization_by_code(session, "almaty-su").id,
+        part="проверить, не течёт ли под ямой водопровод",
+        by=operator,
+    )
+    actions.accept(session, appeal, user=medeu)
+    with pytest.raises(Conflict) as refused:
+        actions.answer(session, appeal, user=medeu, text="Яму заделали асфальтом 25 ноября.")
+    assert refused.value.code == "co_executor_parts_pending"
+    coexecutors.answer_part(session, appeal, user=water, text="Утечек водопровода под ямой нет.")
+    actions.answer(session, appeal, user=medeu, text="Яму заделали асфальтом 25 ноября.")
+    assert appeal.status is Status.ANSWERED
+
+
+def test_routing_to_a_co_executor_makes_it_the_lead_and_ends_its_part(
+    session: Session, submit_appeal: Any, make_user: Any
+) -> None:
+    from intake import coexecutors
+
+    appeal = submit_appeal(POTHOLE_YARD)
+    inspector, _ = make_user("inspector")
+    road = organization_by_code(session, "road-infrastructure")
+    coexecutors.add_co_executor(
+        session, appeal, organization_id=road.id, part="оценить покрытие", by=inspector
+    )
+    actions.perform(
+        session,
+        appeal,
+        user=inspector,
+        action="route",
+        organization_code="road-infrastructure",
+        reason="это магистраль",
+    )
+    assert appeal.organization_id == road.id
+    assert assignments.open_co_executors(session, appeal.id) == []
+
+
+def test_the_inspectors_queue_lists_escalated_appeals(
+    client: Any, session: Session, submit_appeal: Any, make_user: Any
+) -> None:
+    appeal = submit_appeal(POTHOLE_YARD)
+    calm = submit_appeal(WATER)
+    operator, _ = make_user("operator")
+    medeu, _ = make_user("executor", "akimat-medeu")
+    road, _ = make_user("executor", "road-infrastructure")
+    actions.send_back(session, appeal, user=medeu, reason="магистраль")
+    actions.perform(
+        session,
+        appeal,
+        user=operator,
+        action="route",
+        organization_code="road-infrastructure",
+        reason="магистраль",
+    )
+    actions.send_back(session, appeal, user=road, reason="двор")
+    actions.perform(
+        session,
+        appeal,
+        user=operator,
+        action="route",
+        organization_code="akimat-medeu",
+        reason="двор",
+    )
+    session.commit()
+    inspector, _ = make_user("inspector")
+    queue = client.get(
+        "/api/v1/appeals", params={"escalated": "true"}, headers=login(client, inspector.username)
+    ).json()
+    ids = {item["id"] for item in queue}
+    assert appeal.id in ids and calm.id not in ids
+
+
+def test_the_console_shows_the_suggestion_and_preselects_it(
+    client: Any, session: Session, submit_appeal: Any, make_user: Any
+) -> None:
+    appeal = submit_appeal("Во дворе нашего дома огромная яма на дороге, машины бьют колёса")
+    assert appeal.triage_reason == "no_district"
+    from tests.test_web_pages import _sign_in
+
+    operator, password = make_user("operator")
+    assert _sign_in(client, operator, password).status_code == 303
+    html = client.get(f"/staff/appeals/{appeal.id}").text
+    assert "Подсказка классификатора" in html
+    assert "Ремонт местных дорог" in html
+    # Sent back by the road department: the suggestion (the arterial-road rule) is preselected.
+    avenue = submit_appeal(POTHOLE_AVENUE)
+    road, _ = make_user("executor", "road-infrastructure")
+    actions.send_back(session, avenue, user=road, reason="проверьте адрес")
+    session.commit()
+    html = client.get(f"/staff/appeals/{avenue.id}").text
+    assert '<option value="road-infrastructure" selected>' in html

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -28,16 +29,18 @@ from civicdesk.web.presenters import (
     tabs_for,
 )
 from civicdesk.web.rendering import page_language, redirect, render
+from civicdesk.web.routing_panel import routing_panel
 from civicdesk.web.staff_auth import HOME_PATH, StaffUserDep, csrf_ok, form_csrf
 from civicdesk.web.texts import has, t
 from core.api_deps import DbSession
 from core.clock import ALMATY, local, now
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.models import Role, StaffUser
-from intake import actions, service
+from intake import actions, coexecutors, service
 from intake.lifecycle import ACTIONS, REJECTION_REASONS, Status, status_label
 from intake.models import Appeal
 from intake.views import staff_view
+from routing.service import organization_by_code
 from sla.service import deadline_policy
 
 router = APIRouter(include_in_schema=False)
@@ -46,6 +49,8 @@ PAGE_SIZE = 50
 MAX_PAGE = 100_000
 #: An extension's new date means the end of that working day in Almaty.
 EXTENSION_END_OF_DAY = time(18, 0)
+#: The co-executor forms; like ACTIONS, each has ``action.<name>`` and ``done.<name>`` texts.
+CO_EXECUTOR_FORMS: Final = ("co_executor_add", "co_executor_remove", "co_executor_answer")
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,20 @@ class HistoryRow:
     to_label: str
     reason: str
     organization: str
+
+
+@dataclass(frozen=True)
+class PartRow:
+    """One co-executor on the appeal page."""
+
+    organization_code: str
+    organization: str
+    part: str
+    state: str
+    answer: str | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+    mine: bool
 
 
 def _int_or_none(value: str) -> int | None:
@@ -164,6 +183,12 @@ def appeal_list(
         first_shown=(page_number - 1) * PAGE_SIZE + 1 if rows else 0,
         last_shown=(page_number - 1) * PAGE_SIZE + len(rows),
         show_organization=user.role is not Role.EXECUTOR,
+        # An executor sees an appeal another organization leads only as its co-executor.
+        co_executed=(
+            {appeal.id for appeal in appeals if appeal.organization_id != user.organization_id}
+            if user.role is Role.EXECUTOR
+            else set()
+        ),
         flash=f"done.{done}" if done in ACTIONS else None,
         **_frame(request, session, user, language),
     )
@@ -204,6 +229,7 @@ def _detail_page(
     names = available_actions(user, appeal)
     error_key = f"staff_error.{error.code}" if error is not None else None
     moment = local(now())
+    co_executor_context = _co_executor_context(session, user, appeal, language, names)
     return render(
         request,
         "staff/appeal.html",
@@ -240,8 +266,62 @@ def _detail_page(
         error_text=(t(error_key, language) if error_key and has(error_key) else None),
         error_detail=error.message if error is not None else None,
         form_values=form_values or {},
+        **co_executor_context,
+        **routing_panel(session, appeal, language=language, actions=names),
         **_frame(request, session, user, language),
     )
+
+
+def _co_executor_context(
+    session: Session, user: StaffUser, appeal: Appeal, language: str, names: list[str]
+) -> dict[str, Any]:
+    """The co-executors table and its forms: who may add or remove, whose part is whose."""
+    views = coexecutors.part_views(session, appeal.id)
+    own = user.organization_id if user.role is Role.EXECUTOR else None
+    rows = [
+        PartRow(
+            organization_code=view.organization.code,
+            organization=view.organization.name(language),
+            part=view.assignment.part or "",
+            state=view.state,
+            answer=view.assignment.answer_text,
+            answered_at=view.assignment.answered_at,
+            ended_at=view.assignment.ended_at,
+            mine=own is not None
+            and view.organization.id == own
+            and view.assignment.ended_at is None,
+        )
+        for view in views
+    ]
+    is_open = coexecutors.is_open(appeal)
+    manage = is_open and appeal.organization_id is not None and coexecutors.may_manage(user, appeal)
+    # Organizations already on the appeal (open parts) are not offered again.
+    taken = {row.organization_code for row in rows if row.ended_at is None}
+    options = (
+        [
+            option
+            for option in route_targets(session, language, exclude_id=appeal.organization_id)
+            if option.value not in taken
+        ]
+        if manage
+        else []
+    )
+    pending = sum(1 for row in rows if row.state == "pending")
+    return {
+        "co_parts": rows,
+        "co_manage": manage,
+        "co_options": options,
+        "co_my_part": next((row for row in rows if row.mine), None) if is_open else None,
+        "co_pending": pending,
+        "answer_draft": (
+            # A draft of the answer to the citizen: headed in the citizen's language.
+            coexecutors.combined_answer(
+                session, appeal, language="kk" if appeal.language == "kk" else "ru"
+            )
+            if "answer" in names and not appeal.answer_text
+            else ""
+        ),
+    }
 
 
 def _appeal_or_none(session: Session, user: StaffUser, appeal_id: str) -> Appeal | None:
@@ -274,7 +354,8 @@ def appeal_page(
             status_code=404,
             message_key="staff_error.not_found",
         )
-    flash = f"done.{done}" if done in ACTIONS else None
+    known = done in ACTIONS or done in CO_EXECUTOR_FORMS
+    flash = f"done.{done}" if known else None
     return _detail_page(request, session, user, appeal, language=language, flash=flash)
 
 
@@ -360,3 +441,161 @@ def appeal_action(
         return redirect(f"/staff/appeals/{appeal.id}?done={action}", private=True)
     # An executor who sent an appeal back no longer sees it: back to their list.
     return redirect(f"{HOME_PATH}?done={action}", private=True)
+
+
+# --- co-executors ------------------------------------------------------------------------
+
+
+def _co_executor_form(
+    request: Request,
+    session: Session,
+    user: StaffUser,
+    appeal_id: str,
+    *,
+    csrf: str,
+    form: str,
+    form_values: dict[str, str],
+    change: Callable[[Appeal], object],
+) -> Response:
+    """One co-executor form post: the CSRF check, the appeal, the service, then back to it."""
+    language = page_language(request)
+    if not csrf_ok(request, csrf):
+        return _error_page(
+            request,
+            session,
+            user,
+            language=language,
+            status_code=403,
+            message_key="staff_error.csrf",
+        )
+    appeal = _appeal_or_none(session, user, appeal_id)
+    if appeal is None:
+        return _error_page(
+            request,
+            session,
+            user,
+            language=language,
+            status_code=404,
+            message_key="staff_error.not_found",
+        )
+    try:
+        change(appeal)
+    except DomainError as error:
+        session.rollback()
+        reloaded = _appeal_or_none(session, user, appeal_id)
+        if reloaded is None:
+            return _error_page(
+                request,
+                session,
+                user,
+                language=language,
+                status_code=404,
+                message_key="staff_error.not_found",
+            )
+        return _detail_page(
+            request,
+            session,
+            user,
+            reloaded,
+            language=language,
+            error=error,
+            status_code=error.http_status,
+            form_values={"action": form, **form_values},
+        )
+    return redirect(f"/staff/appeals/{appeal.id}?done={form}", private=True)
+
+
+@router.post("/staff/appeals/{appeal_id}/co-executors", name="staff_co_executor_add")
+def co_executor_add(
+    request: Request,
+    session: DbSession,
+    user: StaffUserDep,
+    appeal_id: str,
+    csrf: Annotated[str, Form()] = "",
+    organization_code: Annotated[str, Form()] = "",
+    part: Annotated[str, Form()] = "",
+) -> Response:
+    """Operators, inspectors, admins and the lead's executors add a co-executor with its part."""
+
+    def change(appeal: Appeal) -> object:
+        if not organization_code.strip():
+            raise ValidationFailed("choose the organization", code="organization_required")
+        organization = organization_by_code(session, organization_code.strip())
+        return coexecutors.add_co_executor(
+            session, appeal, organization_id=organization.id, part=part, by=user
+        )
+
+    return _co_executor_form(
+        request,
+        session,
+        user,
+        appeal_id,
+        csrf=csrf,
+        form="co_executor_add",
+        form_values={"organization_code": organization_code, "part": part},
+        change=change,
+    )
+
+
+@router.post(
+    "/staff/appeals/{appeal_id}/co-executors/{organization_code}/remove",
+    name="staff_co_executor_remove",
+)
+def co_executor_remove(
+    request: Request,
+    session: DbSession,
+    user: StaffUserDep,
+    appeal_id: str,
+    organization_code: str,
+    csrf: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    def change(appeal: Appeal) -> object:
+        organization = organization_by_code(session, organization_code)
+        return coexecutors.remove_co_executor(
+            session, appeal, organization_id=organization.id, by=user, reason=reason
+        )
+
+    return _co_executor_form(
+        request,
+        session,
+        user,
+        appeal_id,
+        csrf=csrf,
+        form="co_executor_remove",
+        form_values={"organization_code": organization_code, "reason": reason},
+        change=change,
+    )
+
+
+@router.post(
+    "/staff/appeals/{appeal_id}/co-executors/{organization_code}/answer",
+    name="staff_co_executor_answer",
+)
+def co_executor_answer(
+    request: Request,
+    session: DbSession,
+    user: StaffUserDep,
+    appeal_id: str,
+    organization_code: str,
+    csrf: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    """A co-executor's executor answers (or revises) their organization's part."""
+
+    def change(appeal: Appeal) -> object:
+        organization = organization_by_code(session, organization_code)
+        return coexecutors.answer_part(
+            session, appeal, user=user, text=text, organization_id=organization.id
+        )
+
+    return _co_executor_form(
+        request,
+        session,
+        user,
+        appeal_id,
+        csrf=csrf,
+        form="co_executor_answer",
+        form_values={"organization_code": organization_code, "text": text},
+        change=change,
+    )
