@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from civicdesk.errors import install_error_handlers
+from civicdesk.staff_api import router as staff_router
 from core import db
 from core.api_deps import DbSession
 from core.auth_api import router as auth_router
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reference_router)
     app.include_router(rules_router)
     app.include_router(reorganization_router)
+    app.include_router(staff_router)
 
     from civicdesk.web import install_web
 

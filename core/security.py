@@ -114,3 +114,38 @@ def csrf_token(secret_key: str, session_token: str) -> str:
 
 def check_csrf(secret_key: str, session_token: str, submitted: str) -> bool:
     return hmac.compare_digest(csrf_token(secret_key, session_token), submitted)
+
+
+def update_staff_user(
+    session: Session,
+    user: StaffUser,
+    *,
+    role: Role | None = None,
+    organization_id: int | None = None,
+    is_active: bool | None = None,
+) -> StaffUser:
+    """Change an account's role, organization (after a reorganization) or access.
+
+    The same rule as at creation: an executor belongs to exactly one organization,
+    nobody else to any. Disabling an account revokes its tokens.
+    """
+    new_role = role or user.role
+    # Leaving the executor role leaves the organization too.
+    leaving = role is not None and role is not Role.EXECUTOR
+    new_organization = None if leaving else (organization_id or user.organization_id)
+    if new_role is Role.EXECUTOR and new_organization is None:
+        raise ValidationFailed(
+            "an executor is bound to one organization", code="executor_needs_org"
+        )
+    if new_role is not Role.EXECUTOR and new_organization is not None:
+        raise ValidationFailed("only executors belong to an organization", code="org_not_allowed")
+    user.role, user.organization_id = new_role, new_organization
+    if is_active is not None:
+        user.is_active = is_active
+        if not is_active:
+            for token in session.scalars(
+                select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            ):
+                token.revoked_at = now()
+    session.flush()
+    return user
