@@ -9,8 +9,8 @@ mode, Redis (CIVICDESK_BENCH_REDIS_URL). Prints JSON:
 - ``appeals_per_s``: appeals from the first submit() until every one of them has
   left ``received`` (registered and assigned, or in triage), each submitted in
   its own transaction as a channel would, with the pipeline on RQ workers;
-- ``raw_insert_per_s``: the same rows — each appeal's citizen, appeal and
-  status-history rows as the intake wrote them — inserted again with plain
+- ``raw_insert_per_s``: the same rows — each appeal's citizen, appeal,
+  status-history and assignment rows as the intake wrote them — inserted again with plain
   psycopg, single-row INSERTs and one COMMIT per appeal on one connection: the
   cost of durably writing that data with no logic at all;
 - ``ratio``: appeals_per_s / raw_insert_per_s (median of the runs);
@@ -80,12 +80,14 @@ def intake_run(settings: Settings, appeals: int, workers: int, seed: int) -> dic
 
 HISTORY_COLUMNS = ("from_status", "to_status", "actor_kind", "reason", "organization_id", "at")
 CITIZEN_COLUMNS = ("phone_e164", "full_name", "email", "preferred_language", "created_at")
+ASSIGNMENT_COLUMNS = ("organization_id", "role", "kind", "rule_id", "reason", "started_at", "late")
+TABLES = ("appeals", "appeal_status_changes", "citizens", "appeal_assignments")
 
 
 def raw_insert_run(url: str, run_prefix: str) -> tuple[float, float]:
     """The rows the intake wrote for each appeal, inserted again with plain psycopg.
 
-    Returns (appeals/s writing each appeal's rows — citizen, appeal, history —
+    Returns (appeals/s writing each appeal's rows — citizen, appeal, history, assignment —
     in one transaction, appeals/s writing the appeal row alone); single-row
     INSERTs, one COMMIT per appeal, one connection: the durability unit of intake.
     """
@@ -93,7 +95,7 @@ def raw_insert_run(url: str, run_prefix: str) -> tuple[float, float]:
 
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn) as connection:
-        for table in ("appeals", "appeal_status_changes", "citizens"):
+        for table in TABLES:
             connection.execute(f"DROP TABLE IF EXISTS {table}_raw")
             connection.execute(
                 f"CREATE TABLE {table}_raw (LIKE {table} INCLUDING DEFAULTS INCLUDING INDEXES)"
@@ -110,6 +112,13 @@ def raw_insert_run(url: str, run_prefix: str) -> tuple[float, float]:
             ([appeal[0] for appeal in appeals],),
         ):
             history.setdefault(row[0], []).append(tuple(row[1:]))
+        leads: dict[int, list[tuple[object, ...]]] = {}
+        for row in connection.execute(
+            f"SELECT appeal_id, {', '.join(ASSIGNMENT_COLUMNS)} FROM appeal_assignments "
+            "WHERE appeal_id = ANY(%s) ORDER BY id",
+            ([appeal[0] for appeal in appeals],),
+        ):
+            leads.setdefault(row[0], []).append(tuple(row[1:]))
         citizens = {
             row[0]: tuple(row[1:])
             for row in connection.execute(
@@ -126,6 +135,7 @@ def raw_insert_run(url: str, run_prefix: str) -> tuple[float, float]:
         appeal_sql = insert_sql("appeals", RAW_COLUMNS)
         history_sql = insert_sql("appeal_status_changes", ("appeal_id", *HISTORY_COLUMNS))
         citizen_sql = insert_sql("citizens", CITIZEN_COLUMNS)
+        lead_sql = insert_sql("appeal_assignments", ("appeal_id", *ASSIGNMENT_COLUMNS))
 
         started = time.perf_counter()
         for appeal in appeals:
@@ -142,9 +152,11 @@ def raw_insert_run(url: str, run_prefix: str) -> tuple[float, float]:
             connection.execute(appeal_sql, appeal[2:])
             for change in history.get(appeal[0], []):
                 connection.execute(history_sql, (appeal[0], *change))
+            for lead in leads.get(appeal[0], []):
+                connection.execute(lead_sql, (appeal[0], *lead))
             connection.commit()
         same_rows = len(appeals) / (time.perf_counter() - started)
-        for table in ("appeals", "appeal_status_changes", "citizens"):
+        for table in TABLES:
             connection.execute(f"DROP TABLE {table}_raw")
         connection.commit()
     return same_rows, appeal_only
