@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from core.clock import local, now
@@ -25,18 +25,22 @@ class RuleScope:
     service_area_code: str | None = None
 
 
+def _in_scope(scope: RuleScope) -> list[ColumnElement[bool]]:
+    """Rules of exactly this scope (a missing district or area means "any", stored as NULL)."""
+    return [
+        RoutingRule.category_code == scope.category_code,
+        RoutingRule.district_code.is_(None)
+        if scope.district_code is None
+        else RoutingRule.district_code == scope.district_code,
+        RoutingRule.service_area_code.is_(None)
+        if scope.service_area_code is None
+        else RoutingRule.service_area_code == scope.service_area_code,
+    ]
+
+
 def active_rule(session: Session, scope: RuleScope) -> RoutingRule | None:
     return session.scalar(
-        select(RoutingRule).where(
-            RoutingRule.category_code == scope.category_code,
-            RoutingRule.district_code.is_(None)
-            if scope.district_code is None
-            else RoutingRule.district_code == scope.district_code,
-            RoutingRule.service_area_code.is_(None)
-            if scope.service_area_code is None
-            else RoutingRule.service_area_code == scope.service_area_code,
-            RoutingRule.superseded_at.is_(None),
-        )
+        select(RoutingRule).where(*_in_scope(scope), RoutingRule.superseded_at.is_(None))
     )
 
 
@@ -115,21 +119,9 @@ def retire_rule(session: Session, rule_id: int, *, by: StaffUser | None = None) 
 
 
 def rule_history(session: Session, scope: RuleScope) -> list[RoutingRule]:
-    return list(
-        session.scalars(
-            select(RoutingRule)
-            .where(
-                RoutingRule.category_code == scope.category_code,
-                RoutingRule.district_code.is_(None)
-                if scope.district_code is None
-                else RoutingRule.district_code == scope.district_code,
-                RoutingRule.service_area_code.is_(None)
-                if scope.service_area_code is None
-                else RoutingRule.service_area_code == scope.service_area_code,
-            )
-            .order_by(RoutingRule.version)
-        )
-    )
+    """Every version of the rule for one scope, oldest first."""
+    query = select(RoutingRule).where(*_in_scope(scope)).order_by(RoutingRule.version)
+    return list(session.scalars(query))
 
 
 def _changed() -> None:
