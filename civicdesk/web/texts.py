@@ -279,6 +279,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "appeal.citizen": {"ru": "Заявитель", "kk": "Өтініш беруші"},
     "appeal.phone": {"ru": "Телефон", "kk": "Телефон"},
     "appeal.anonymous": {"ru": "не указан (анонимно)", "kk": "көрсетілмеген (жасырын)"},
+    "appeal.name_unknown": {"ru": "имя не указано", "kk": "аты көрсетілмеген"},
     "appeal.answer": {"ru": "Ответ исполнителя", "kk": "Орындаушының жауабы"},
     "appeal.history": {"ru": "История", "kk": "Тарихы"},
     "appeal.when": {"ru": "Когда", "kk": "Қашан"},
@@ -493,6 +494,10 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "kk": "{category} ({confidence}%) → {organization}",
     },
     "routing.rule": {"ru": "Правило", "kk": "Ереже"},
+    "routing.no_organization": {
+        "ru": "организацию по правилам определить нельзя",
+        "kk": "ережелер бойынша ұйымды анықтау мүмкін емес",
+    },
     "routing.alternatives": {"ru": "Другие варианты", "kk": "Басқа нұсқалар"},
     "routing.no_suggestion": {
         "ru": "Классификатор не предложил тему — выберите организацию сами.",
