@@ -15,6 +15,8 @@ from core.auth_api import router as auth_router
 from core.settings import Settings, get_settings
 from intake.api import router as appeals_router
 from intake.coexecutors_api import router as coexecutors_router
+from intake.identity_api import router as citizens_router
+from intake.links_api import router as links_router
 from intake.reorganization_api import router as reorganization_router
 from intake.routing_api import router as routing_help_router
 from routing.api import router as reference_router
@@ -34,6 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(routing_help_router)  # before /appeals/{id}: its paths are more specific
     app.include_router(coexecutors_router)
+    app.include_router(links_router)
+    app.include_router(citizens_router)
     app.include_router(appeals_router)
     app.include_router(reference_router)
     app.include_router(rules_router)

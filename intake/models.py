@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Date,
     Float,
@@ -15,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -45,6 +48,9 @@ class Citizen(Base):
     telegram_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     preferred_language: Mapped[str] = mapped_column(String(2), default="ru")
     created_at: Mapped[datetime] = mapped_column(default=now)
+    # Set when evidence showed this record is the same person as another: the identity
+    # lives on, the merge is a pointer (``citizen_merges`` holds why, and its undo).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id"), index=True)
 
 
 class Appeal(Base):
@@ -53,6 +59,10 @@ class Appeal(Base):
         UniqueConstraint("channel", "external_id", name="uq_appeals_channel_external_id"),
         Index("ix_appeals_org_status", "organization_id", "status"),
         Index("ix_appeals_status_received", "status", "received_at"),
+        # Duplicate candidates: the same topic in the same district, recently.
+        Index(
+            "ix_appeals_category_district_received", "category_code", "district_code", "received_at"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,6 +105,8 @@ class Appeal(Base):
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     escalated_at: Mapped[datetime | None]
     escalation_reason: Mapped[str | None] = mapped_column(String(64))
+    is_repeat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
 
     citizen: Mapped[Citizen | None] = relationship(lazy="raise_on_sql")
@@ -152,6 +164,75 @@ class Assignment(Base):
     end_reason: Mapped[str | None] = mapped_column(String(32))  # forwarded, sent_back, reorganized
     late: Mapped[bool] = mapped_column(Boolean, default=False)  # left past the forwarding term
     part: Mapped[str | None] = mapped_column(Text)  # a co-executor's part of the answer
+    answer_text: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+
+class CitizenMerge(Base):
+    """Two citizen records found to be one person: why, by whom, and whether undone."""
+
+    __tablename__ = "citizen_merges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kept_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    merged_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(64))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    at: Mapped[datetime] = mapped_column(default=now)
+    undone_at: Mapped[datetime | None]
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+
+class LinkKind(enum.StrEnum):
+    REPEAT = "repeat"  # the same citizen raising the same issue again
+    DUPLICATE = "duplicate"  # another citizen reporting the same problem at the same place
+
+
+class LinkStatus(enum.StrEnum):
+    SUGGESTED = "suggested"
+    CONFIRMED = "confirmed"
+    BROKEN = "broken"
+
+
+class AppealLink(Base):
+    """A newer appeal linked to an earlier one, with the evidence and the score."""
+
+    __tablename__ = "appeal_links"
+    __table_args__ = (
+        UniqueConstraint("appeal_id", "other_id", "kind", name="uq_appeal_links_pair"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[LinkKind] = mapped_column(str_enum(LinkKind, 16))
+    score: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[LinkStatus] = mapped_column(
+        str_enum(LinkStatus, 16), default=LinkStatus.SUGGESTED
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Incident(Base):
+    """One problem at one place reported by many citizens; answered once for all of them."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
+    district_code: Mapped[str | None] = mapped_column(ForeignKey("districts.code"))
+    place: Mapped[str] = mapped_column(String(200), default="")
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    first_at: Mapped[datetime] = mapped_column(default=now)
+    last_at: Mapped[datetime] = mapped_column(default=now)
+    appeals_count: Mapped[int] = mapped_column(Integer, default=0)
+    # "state", not "status": only the lifecycle actions assign an appeal's status.
+    state: Mapped[str] = mapped_column(String(16), default="open")
     answer_text: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None]
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

@@ -20,6 +20,7 @@ from core.settings import get_settings
 from intake.actions import SystemOutcome, apply_system_outcomes
 from intake.lifecycle import Status
 from intake.models import Appeal
+from intake.repeats import link_appeals
 from nlp.annotate import Lexicon, annotate, load_lexicon
 from routing.service import RoutingTable, routing_table
 from sla.policy import DeadlinePolicy
@@ -131,6 +132,12 @@ def process_batch(
         for appeal in pending
     ]
     apply_system_outcomes(session, outcomes)
+    registered = [
+        outcome.appeal_id
+        for outcome in outcomes
+        if any(step[0] is Status.REGISTERED for step in outcome.steps)
+    ]
+    link_appeals(session, registered)
     return [outcome.appeal_id for outcome in outcomes]
 
 

@@ -126,6 +126,10 @@ class StaffAppealView(BaseModel):
     answer_text: str | None
     citizen_name: str | None
     citizen_phone: str | None
+    is_repeat: bool = False
+    earlier_appeal_id: int | None = None
+    incident_id: int | None = None
+    escalation_reason: str | None = None
     history: list[HistoryEntry]
 
 

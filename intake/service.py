@@ -22,9 +22,9 @@ from core import jobs
 from core.clock import local, now
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import Role, StaffUser
-from core.phones import normalize_phone
+from core.phones import mask_phone, normalize_phone
 from core.settings import get_settings
-from intake import writes
+from intake import identity, writes
 from intake.lifecycle import OPEN_STATUSES, Status
 from intake.models import Appeal, Assignment, AssignmentRole, Channel, Citizen
 from intake.schemas import CitizenContact, IncomingContact
@@ -100,13 +100,32 @@ def _citizen_parameters(
 
 
 def _link_telegram(session: Session, citizen_id: int, telegram_user_id: str) -> None:
-    """Add the Telegram account to a citizen found by phone, unless another record has it
-    (merging identities is the repeat-applicant issue's job, with an undo)."""
+    """A Telegram user shared their contact: the phone and the Telegram account are one person.
+
+    The account is added to the phone's record when no record has it yet. When another
+    record has it (an earlier Telegram appeal), that is evidence for a merge: the other
+    record's group joins the phone record's group (``intake.identity``), unless staff
+    split these two people before.
+    """
     taken = select(Citizen.id).where(Citizen.telegram_user_id == telegram_user_id)
     session.execute(
         update(Citizen)
         .where(Citizen.id == citizen_id, Citizen.telegram_user_id.is_(None), ~taken.exists())
         .values(telegram_user_id=telegram_user_id)
+    )
+    holder = session.scalar(taken)
+    if holder is None or holder == citizen_id:
+        return
+    phone = session.scalar(select(Citizen.phone_e164).where(Citizen.id == citizen_id))
+    identity.merge_on_evidence(
+        session,
+        kept_id=citizen_id,
+        merged_id=holder,
+        reason=identity.SHARED_CONTACT,
+        evidence={
+            "telegram_user_id": telegram_user_id,
+            "phone": mask_phone(phone) if phone else None,
+        },
     )
 
 
@@ -151,6 +170,7 @@ def submit(
             "a_received_at": received_at,
             "a_urgency": "normal",
             "a_updated_at": received_at,
+            "a_is_repeat": False,
             "a_citizen_id": None,
             "h_from_status": None,
             "h_to_status": Status.RECEIVED,

@@ -58,6 +58,10 @@ def staff_view(appeal: Appeal, *, show_full_phone: bool) -> StaffAppealView:
         answer_text=appeal.answer_text,
         citizen_name=citizen.full_name if citizen else None,
         citizen_phone=(phone if show_full_phone else mask_phone(phone)) if phone else None,
+        is_repeat=appeal.is_repeat,
+        earlier_appeal_id=appeal.earlier_appeal_id,
+        incident_id=appeal.incident_id,
+        escalation_reason=appeal.escalation_reason if appeal.escalated_at else None,
         history=[
             HistoryEntry(
                 at=change.at,

@@ -46,6 +46,7 @@ APPEAL_COLUMNS = (
     "received_at",
     "urgency",
     "updated_at",
+    "is_repeat",
 )
 HISTORY_COLUMNS = ("from_status", "to_status", "actor_id", "actor_kind", "reason", "at")
 

@@ -25,6 +25,9 @@ EXPECTED_TABLES = {
     "outbox",
     "service_areas",
     "appeal_assignments",
+    "citizen_merges",
+    "appeal_links",
+    "incidents",
     "alembic_version",
 }
 
