@@ -32,6 +32,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/routing.py
+	$(BIN)/python bench/repeats.py
 	$(BIN)/python bench/intake.py
 
 lint: install

@@ -93,6 +93,12 @@ def _reorganize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _repeats_eval(args: argparse.Namespace) -> int:
+    from intake.matching_eval import main as evaluate
+
+    return evaluate(list(args.rest))
+
+
 def _route(args: argparse.Namespace) -> int:
     from intake.routing_advice import advise
 
@@ -177,6 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
         "apply-reorganizations", help="apply reorganizations whose effective date has come"
     )
     reorganize.set_defaults(handler=_reorganize)
+
+    repeats = commands.add_parser("repeats", help="repeat and duplicate detection tools")
+    repeats_commands = repeats.add_subparsers(dest="repeats_command", required=True)
+    evaluate = repeats_commands.add_parser(
+        "eval", help="precision and recall on data/eval/appeal_pairs.yaml", add_help=False
+    )
+    evaluate.add_argument("rest", nargs=argparse.REMAINDER)
+    evaluate.set_defaults(handler=_repeats_eval)
 
     route = commands.add_parser("route", help="dry run: how a text would be understood and routed")
     route.add_argument("text")

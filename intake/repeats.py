@@ -89,12 +89,9 @@ def find_matches(
     """The best repeat and duplicate for one stored appeal (``evidence["other_id"]`` names it)."""
     rules = rules or MatchRules()
     row = session.execute(select(*_COLUMNS).where(Appeal.id == appeal_id)).one()
-    group = identity.group_ids(session, row.citizen_id) if row.citizen_id else []
-    new = facts(row, group[0] if group else None)
-    if group:
-        new = AppealFacts(
-            **{**new.__dict__, "citizen_group": identity.root_of(session, row.citizen_id)}
-        )
+    root = identity.root_of(session, row.citizen_id) if row.citizen_id else None
+    group = identity.group_ids(session, root) if root is not None else []
+    new = facts(row, root)
     return best_matches(new, candidates(session, new, group, rules), rules)
 
 
