@@ -39,6 +39,7 @@ from sqlalchemy import text
 from core import db
 from core.migrate import upgrade
 from core.settings import Settings, override_settings
+from intake.matching import match_keys
 
 ADMIN_URL = os.environ.get(
     "CIVICDESK_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -77,6 +78,9 @@ COLUMNS = (
     "anonymous",
     "updated_at",
     "is_repeat",
+    "match_text",
+    "place_keys",
+    "street_key",
 )
 YEAR_END = datetime(2025, 11, 1, 4, 0, tzinfo=UTC)
 
@@ -170,12 +174,15 @@ def row(
     at: datetime,
 ) -> tuple[Any, ...]:
     channel = world.rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0]
+    text = world.text(sample, where)
+    # The keys the pipeline stores when it annotates an appeal.
+    match_text, place_keys, street_key = match_keys(text, None)
     return (
         f"B{run}{number:07d}",
         channel,
         f"bench-{run}-{number}",
         citizen,
-        world.text(sample, where),
+        text,
         sample.get("language"),
         "complaint",
         sample["category"],
@@ -187,6 +194,9 @@ def row(
         citizen is None,
         at,
         False,
+        match_text,
+        json.dumps(place_keys, ensure_ascii=False),
+        street_key,
     )
 
 
@@ -222,6 +232,11 @@ def load_history(url: str, world: World, history: int, run: str) -> dict[str, An
         connection.execute("ANALYZE citizens")
         connection.execute("ANALYZE appeals")
     return {"citizens": len(counts), "single_appeal_share": round(counts.count(1) / len(counts), 3)}
+
+
+def _stored_keys(text: str) -> tuple[str, str, str | None]:
+    match_text, place_keys, street_key = match_keys(text, None)
+    return match_text, json.dumps(place_keys, ensure_ascii=False), street_key
 
 
 def new_appeals(url: str, world: World, lookups: int, citizens: int, run: str) -> list[int]:
@@ -264,6 +279,7 @@ def new_appeals(url: str, world: World, lookups: int, citizens: int, run: str) -
                     False,
                     at,
                     False,
+                    *_stored_keys(f"Повторно: {body}"),
                 )
             )
         else:

@@ -109,6 +109,9 @@ SYSTEM_FIELDS = (
     "routing_reason",
     "triage_reason",
     "rejection_reason",
+    "match_text",
+    "place_keys",
+    "street_key",
 )
 
 

@@ -13,9 +13,10 @@ any merge, early or late, leaves every other merge as it was.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.clock import now
@@ -42,6 +43,24 @@ def root_of(session: Session, citizen_id: int) -> int:
             return current
         current = parent
     return current
+
+
+@lru_cache(maxsize=1)
+def _record_and_children() -> Any:
+    citizen: Any = bindparam("citizen_id")
+    return select(Citizen.id, Citizen.merged_into_id).where(
+        (Citizen.id == citizen) | (Citizen.merged_into_id == citizen)
+    )
+
+
+def group_of(session: Session, citizen_id: int) -> tuple[int, list[int]]:
+    """(root, every record of the person). One query for a citizen never merged, which is
+    nearly everyone: the hot path of repeat detection."""
+    rows = session.execute(_record_and_children(), {"citizen_id": citizen_id}).all()
+    if len(rows) == 1 and rows[0][0] == citizen_id and rows[0][1] is None:
+        return citizen_id, [citizen_id]
+    root = root_of(session, citizen_id)
+    return root, group_ids(session, root)
 
 
 def group_ids(session: Session, citizen_id: int) -> list[int]:

@@ -63,6 +63,8 @@ class Appeal(Base):
         Index(
             "ix_appeals_category_district_received", "category_code", "district_code", "received_at"
         ),
+        # Duplicate candidates at one street: the same topic there, recently.
+        Index("ix_appeals_category_street_received", "category_code", "street_key", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -106,6 +108,10 @@ class Appeal(Base):
     escalated_at: Mapped[datetime | None]
     escalation_reason: Mapped[str | None] = mapped_column(String(64))
     is_repeat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Stored when annotated, so looking for repeats and duplicates compares, never recomputes.
+    match_text: Mapped[str | None] = mapped_column(Text)
+    place_keys: Mapped[list[str] | None] = mapped_column(JSON)
+    street_key: Mapped[str | None] = mapped_column(String(64))
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
 

@@ -19,6 +19,7 @@ from core.clock import local
 from core.settings import get_settings
 from intake.actions import SystemOutcome, apply_system_outcomes
 from intake.lifecycle import Status
+from intake.matching import match_keys
 from intake.models import Appeal
 from intake.repeats import link_appeals
 from nlp.annotate import Lexicon, annotate, load_lexicon
@@ -55,7 +56,11 @@ def decide_outcome(
 ) -> SystemOutcome:
     """Everything the pipeline decides for one appeal, without touching the database."""
     annotation = annotate(appeal.text, lexicon)
+    match_text, place_keys, street_key = match_keys(appeal.text, appeal.address)
     fields: dict[str, Any] = {
+        "match_text": match_text,
+        "place_keys": place_keys,
+        "street_key": street_key,
         "language": appeal.language or annotation.language,
         "category_code": appeal.category_code or annotation.category_code,
         "category_confidence": (

@@ -8,18 +8,20 @@ the same district recently); ``intake.matching`` judges them.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from intake import identity
-from intake.matching import AppealFacts, Match, MatchRules, best_matches
+from intake.matching import AppealFacts, Match, MatchRules, best_matches, match_keys
 from intake.models import Appeal, AppealLink, Incident, LinkKind
-from nlp.annotate import normalize
 from nlp.places import extract_places
 
-CANDIDATE_LIMIT = 300
+# The most recent candidates only: a citizen's own last appeals, a street's last reports.
+REPEAT_CANDIDATES = 50
+DUPLICATE_CANDIDATES = 100
 _COLUMNS = (
     Appeal.id,
     Appeal.citizen_id,
@@ -28,59 +30,100 @@ _COLUMNS = (
     Appeal.address,
     Appeal.text,
     Appeal.received_at,
+    Appeal.match_text,
+    Appeal.place_keys,
+    Appeal.street_key,
 )
 
 
 def facts(row: Any, group_root: int | None) -> AppealFacts:
-    place_text = f"{row.address or ''} {row.text}"
+    """Facts from the keys stored at annotation (computed here only for older rows)."""
+    stored = getattr(row, "match_text", None)
+    if stored is None:
+        text, places, _street = match_keys(row.text, row.address)
+    else:
+        text, places = stored, row.place_keys or []
     return AppealFacts(
         id=row.id,
         citizen_group=group_root,
         category_code=row.category_code,
         district_code=row.district_code,
-        places=tuple(extract_places(place_text)),
-        text=normalize(row.text),
+        places=tuple(places),
+        text=text,
         received_at=row.received_at,
     )
 
 
+def _window() -> list[Any]:
+    received = Appeal.received_at
+    return [
+        received >= bindparam("since", type_=received.type),
+        received <= bindparam("until", type_=received.type),
+        Appeal.id != bindparam("self_id"),
+    ]
+
+
+@lru_cache(maxsize=1)
+def _repeat_query() -> Any:
+    """Built once: building a query costs more than running it (see bench/repeats.py)."""
+    return (
+        select(*_COLUMNS)
+        .where(Appeal.citizen_id.in_(bindparam("group", expanding=True)), *_window())
+        .order_by(Appeal.received_at.desc())
+        .limit(REPEAT_CANDIDATES)
+    )
+
+
+@lru_cache(maxsize=4)
+def _duplicate_query(by_street: bool, exclude_group: bool) -> Any:
+    query = select(*_COLUMNS).where(Appeal.category_code == bindparam("category"), *_window())
+    if by_street:
+        # A place named: only appeals at the same street can be the same problem there.
+        query = query.where(Appeal.street_key == bindparam("street"))
+    else:
+        # Same district, or unknown (a street that spans districts).
+        query = query.where(
+            (Appeal.district_code == bindparam("district")) | Appeal.district_code.is_(None)
+        )
+    if exclude_group:
+        query = query.where(
+            Appeal.citizen_id.not_in(bindparam("group", expanding=True))
+            | Appeal.citizen_id.is_(None)
+        )
+    return query.order_by(Appeal.received_at.desc()).limit(DUPLICATE_CANDIDATES)
+
+
 def candidates(
-    session: Session, new: AppealFacts, group: list[int], rules: MatchRules
+    session: Session,
+    new: AppealFacts,
+    group: list[int],
+    rules: MatchRules,
+    street_key: str | None = None,
 ) -> list[AppealFacts]:
     """Earlier appeals worth comparing: the same person's, and the same topic nearby."""
     found: list[AppealFacts] = []
+    common = {"until": new.received_at, "self_id": new.id, "group": group}
     if group:
         since = new.received_at - timedelta(days=rules.repeat_window_days)
-        rows = session.execute(
-            select(*_COLUMNS)
-            .where(Appeal.citizen_id.in_(group), Appeal.received_at >= since)
-            .where(Appeal.received_at <= new.received_at, Appeal.id != new.id)
-            .order_by(Appeal.received_at.desc())
-            .limit(CANDIDATE_LIMIT)
-        ).all()
+        rows = session.execute(_repeat_query(), {**common, "since": since})
         found += [facts(row, new.citizen_group) for row in rows]
-    if new.category_code and (new.district_code or new.places):
+    if new.category_code and (street_key or new.district_code):
         since = new.received_at - timedelta(days=rules.duplicate_window_days)
-        query = (
-            select(*_COLUMNS)
-            .where(
-                Appeal.category_code == new.category_code,
-                Appeal.received_at >= since,
-                Appeal.received_at <= new.received_at,
-                Appeal.id != new.id,
-            )
-            .order_by(Appeal.received_at.desc())
-            .limit(CANDIDATE_LIMIT)
-        )
-        if new.district_code:
-            # Same district, or unknown (a street that spans districts).
-            query = query.where(
-                (Appeal.district_code == new.district_code) | Appeal.district_code.is_(None)
-            )
-        if group:
-            query = query.where(Appeal.citizen_id.not_in(group) | Appeal.citizen_id.is_(None))
-        found += [facts(row, None) for row in session.execute(query)]
+        query = _duplicate_query(by_street=bool(street_key), exclude_group=bool(group))
+        parameters = {
+            **common,
+            "since": since,
+            "category": new.category_code,
+            "street": street_key,
+            "district": new.district_code,
+        }
+        found += [facts(row, None) for row in session.execute(query, parameters)]
     return found
+
+
+@lru_cache(maxsize=1)
+def _row_query() -> Any:
+    return select(*_COLUMNS).where(Appeal.id == bindparam("appeal_id"))
 
 
 def find_matches(
@@ -88,11 +131,13 @@ def find_matches(
 ) -> tuple[Match | None, Match | None]:
     """The best repeat and duplicate for one stored appeal (``evidence["other_id"]`` names it)."""
     rules = rules or MatchRules()
-    row = session.execute(select(*_COLUMNS).where(Appeal.id == appeal_id)).one()
-    root = identity.root_of(session, row.citizen_id) if row.citizen_id else None
-    group = identity.group_ids(session, root) if root is not None else []
+    row = session.execute(_row_query(), {"appeal_id": appeal_id}).one()
+    root, group = identity.group_of(session, row.citizen_id) if row.citizen_id else (None, [])
     new = facts(row, root)
-    return best_matches(new, candidates(session, new, group, rules), rules)
+    street_key = (
+        row.street_key if row.match_text is not None else match_keys(row.text, row.address)[2]
+    )
+    return best_matches(new, candidates(session, new, group, rules, street_key), rules)
 
 
 def record(session: Session, appeal: Appeal, repeat: Match | None, duplicate: Match | None) -> None:

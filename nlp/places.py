@@ -32,8 +32,12 @@ _MICRO = re.compile(
 )
 
 
+# Kazakh and Russian spellings of one street meet: "Жібек жолы" / "Жибек жолы".
+_FOLD = str.maketrans("әіөұүқңғһё", "аиоуукнгхе")
+
+
 def _key(name: str, house: str | None) -> str:
-    words = re.sub(r"[^\w\s]", " ", name.lower().replace("ё", "е")).split()
+    words = re.sub(r"[^\w\s]", " ", name.lower().translate(_FOLD)).split()
     stem = " ".join(word[:6] for word in words)  # "абая"/"абай", "жандосова"/"жандосов"
     return f"{stem} {house.lower()}" if house else stem
 
@@ -48,3 +52,11 @@ def extract_places(text: str) -> list[str]:
         found.append(_key(match.group(1), match.group(2) or None))
     unique = list(dict.fromkeys(key for key in found if key))
     return sorted(unique, key=lambda key: (not key[-1].isdigit(), unique.index(key)))
+
+
+def split_key(key: str) -> tuple[str, str | None]:
+    """'абая 52' → ('абая', '52'); 'самал 2' → ('самал', '2'); 'абая' → ('абая', None)."""
+    street, _, last = key.rpartition(" ")
+    if street and last[:1].isdigit():
+        return street, last
+    return key, None
