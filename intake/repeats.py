@@ -11,12 +11,12 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy.orm import Session, aliased
 
 from intake import identity
 from intake.matching import AppealFacts, Match, MatchRules, best_matches, match_keys
-from intake.models import Appeal, AppealLink, Incident, LinkKind
+from intake.models import Appeal, AppealLink, Citizen, Incident, LinkKind
 from nlp.places import extract_places
 
 # The most recent candidates only: a citizen's own last appeals, a street's last reports.
@@ -54,10 +54,10 @@ def facts(row: Any, group_root: int | None) -> AppealFacts:
     )
 
 
-def _window() -> list[Any]:
+def _window(since: str = "since") -> list[Any]:
     received = Appeal.received_at
     return [
-        received >= bindparam("since", type_=received.type),
+        received >= bindparam(since, type_=received.type),
         received <= bindparam("until", type_=received.type),
         Appeal.id != bindparam("self_id"),
     ]
@@ -68,7 +68,7 @@ def _repeat_query() -> Any:
     """Built once: building a query costs more than running it (see bench/repeats.py)."""
     return (
         select(*_COLUMNS)
-        .where(Appeal.citizen_id.in_(bindparam("group", expanding=True)), *_window())
+        .where(Appeal.citizen_id.in_(bindparam("group", expanding=True)), *_window("repeat_since"))
         .order_by(Appeal.received_at.desc())
         .limit(REPEAT_CANDIDATES)
     )
@@ -93,6 +93,18 @@ def _duplicate_query(by_street: bool, exclude_group: bool) -> Any:
     return query.order_by(Appeal.received_at.desc()).limit(DUPLICATE_CANDIDATES)
 
 
+@lru_cache(maxsize=8)
+def _candidates_query(with_repeats: bool, duplicates: tuple[bool, bool] | None) -> Any:
+    """The repeat and duplicate candidate queries as one UNION ALL: one round trip."""
+    parts = []
+    if with_repeats:
+        parts.append(select(_repeat_query().subquery()).add_columns(literal(True).label("own")))
+    if duplicates is not None:
+        query = _duplicate_query(*duplicates).subquery()
+        parts.append(select(query).add_columns(literal(False).label("own")))
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
 def candidates(
     session: Session,
     new: AppealFacts,
@@ -101,29 +113,37 @@ def candidates(
     street_key: str | None = None,
 ) -> list[AppealFacts]:
     """Earlier appeals worth comparing: the same person's, and the same topic nearby."""
-    found: list[AppealFacts] = []
-    common = {"until": new.received_at, "self_id": new.id, "group": group}
-    if group:
-        since = new.received_at - timedelta(days=rules.repeat_window_days)
-        rows = session.execute(_repeat_query(), {**common, "since": since})
-        found += [facts(row, new.citizen_group) for row in rows]
-    if new.category_code and (street_key or new.district_code):
-        since = new.received_at - timedelta(days=rules.duplicate_window_days)
-        query = _duplicate_query(by_street=bool(street_key), exclude_group=bool(group))
-        parameters = {
-            **common,
-            "since": since,
-            "category": new.category_code,
-            "street": street_key,
-            "district": new.district_code,
-        }
-        found += [facts(row, None) for row in session.execute(query, parameters)]
-    return found
+    duplicates = (
+        (bool(street_key), bool(group))
+        if new.category_code and (street_key or new.district_code)
+        else None
+    )
+    if not group and duplicates is None:
+        return []
+    parameters = {
+        "until": new.received_at,
+        "self_id": new.id,
+        "group": group,
+        "repeat_since": new.received_at - timedelta(days=rules.repeat_window_days),
+        "since": new.received_at - timedelta(days=rules.duplicate_window_days),
+        "category": new.category_code,
+        "street": street_key,
+        "district": new.district_code,
+    }
+    rows = session.execute(_candidates_query(bool(group), duplicates), parameters)
+    return [facts(row, new.citizen_group if row.own else None) for row in rows]
 
 
 @lru_cache(maxsize=1)
 def _row_query() -> Any:
-    return select(*_COLUMNS).where(Appeal.id == bindparam("appeal_id"))
+    """The appeal, and whether its citizen was ever merged (else the group is just them)."""
+    children = aliased(Citizen)
+    merged = select(children.id).where(children.merged_into_id == Appeal.citizen_id).exists()
+    return (
+        select(*_COLUMNS, Citizen.merged_into_id.label("merged_into"), merged.label("has_merged"))
+        .outerjoin(Citizen, Citizen.id == Appeal.citizen_id)
+        .where(Appeal.id == bindparam("appeal_id"))
+    )
 
 
 def find_matches(
@@ -132,7 +152,12 @@ def find_matches(
     """The best repeat and duplicate for one stored appeal (``evidence["other_id"]`` names it)."""
     rules = rules or MatchRules()
     row = session.execute(_row_query(), {"appeal_id": appeal_id}).one()
-    root, group = identity.group_of(session, row.citizen_id) if row.citizen_id else (None, [])
+    if row.citizen_id is None:
+        root, group = None, []
+    elif row.merged_into is None and not row.has_merged:
+        root, group = row.citizen_id, [row.citizen_id]  # never merged: nearly everyone
+    else:
+        root, group = identity.group_of(session, row.citizen_id)
     new = facts(row, root)
     street_key = (
         row.street_key if row.match_text is not None else match_keys(row.text, row.address)[2]
