@@ -120,3 +120,18 @@ def test_a_wrong_link_is_broken_and_undone(
     assert neighbour.incident_id is None
     view = client.get(f"/api/v1/appeals/{first.id}", headers=headers).json()
     assert view["is_repeat"] is False
+
+
+def test_the_console_warns_of_a_repeat_and_shows_the_incident(
+    client: Any, session: Session, submit_appeal: Any, make_user: Any
+) -> None:
+    from tests.test_web_pages import _sign_in
+
+    first = submit_appeal(LIGHT, citizen=phone(40))
+    again = submit_appeal(LIGHT_AGAIN, citizen=phone(40))
+    submit_appeal(LIGHT_NEIGHBOUR, citizen=phone(41))
+    operator, password = make_user("operator")
+    assert _sign_in(client, operator, password).status_code == 303
+    html = client.get(f"/staff/appeals/{again.id}").text
+    assert "Повторное обращение" in html and first.tracking_number in html
+    assert "Часть инцидента" in html
