@@ -165,32 +165,27 @@ def find_matches(
     return best_matches(new, candidates(session, new, group, rules, street_key), rules)
 
 
+def _add_link(session: Session, appeal: Appeal, match: Match, kind: LinkKind) -> int:
+    other_id = int(match.evidence["other_id"])
+    session.add(
+        AppealLink(
+            appeal_id=appeal.id,
+            other_id=other_id,
+            kind=kind,
+            score=match.score,
+            evidence=match.evidence,
+        )
+    )
+    return other_id
+
+
 def record(session: Session, appeal: Appeal, repeat: Match | None, duplicate: Match | None) -> None:
     """Store the links with their evidence; a duplicate joins (or starts) an incident."""
     if repeat is not None:
-        earlier = int(repeat.evidence["other_id"])
-        session.add(
-            AppealLink(
-                appeal_id=appeal.id,
-                other_id=earlier,
-                kind=LinkKind.REPEAT,
-                score=repeat.score,
-                evidence=repeat.evidence,
-            )
-        )
+        appeal.earlier_appeal_id = _add_link(session, appeal, repeat, LinkKind.REPEAT)
         appeal.is_repeat = True
-        appeal.earlier_appeal_id = earlier
     if duplicate is not None:
-        other_id = int(duplicate.evidence["other_id"])
-        session.add(
-            AppealLink(
-                appeal_id=appeal.id,
-                other_id=other_id,
-                kind=LinkKind.DUPLICATE,
-                score=duplicate.score,
-                evidence=duplicate.evidence,
-            )
-        )
+        other_id = _add_link(session, appeal, duplicate, LinkKind.DUPLICATE)
         other = session.get(Appeal, other_id)
         if other is not None:
             join_incident(session, appeal, other)
