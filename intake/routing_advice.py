@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.clock import local, now
+from core.errors import ValidationFailed
 from core.settings import get_settings
 from intake.models import Appeal
 from nlp.annotate import annotate, load_lexicon
@@ -35,6 +36,8 @@ def advise(
     language: str | None = None,
 ) -> dict[str, Any]:
     """The annotation and the routing decision for a text, with the top alternatives routed too."""
+    if district_code and session.get(District, district_code) is None:
+        raise ValidationFailed(f"unknown district {district_code!r}", code="unknown_district")
     annotation = annotate(text, load_lexicon(get_settings().data_dir))
     shown = language or annotation.language
     table = routing_table(session)

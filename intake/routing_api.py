@@ -8,7 +8,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.api_deps import CurrentUser, DbSession
-from core.errors import ValidationFailed
 from intake import service
 from intake.routing_advice import advise, advise_for_appeal
 
@@ -27,11 +26,6 @@ class DryRun(BaseModel):
 @router.post("/api/v1/routing/dry-run")
 def dry_run(body: DryRun, session: DbSession, user: CurrentUser) -> dict[str, Any]:
     """How a text would be understood and routed, with the rule; nothing is stored."""
-    if body.district:
-        from routing.models import District
-
-        if session.get(District, body.district) is None:
-            raise ValidationFailed(f"unknown district {body.district!r}", code="unknown_district")
     return advise(
         session,
         text=body.text,

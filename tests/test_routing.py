@@ -171,6 +171,14 @@ def test_forwarding_past_three_working_days_is_marked_late(
     assert (appeal.status, appeal.triage_reason) == (Status.REGISTERED, "sent_back")
 
 
+def pass_on(session: Session, appeal: Any, *, sender: Any, router: Any, to: str) -> None:
+    """The holder sends the appeal back as not theirs; an operator routes it to ``to``."""
+    actions.send_back(session, appeal, user=sender, reason="не наш участок")
+    actions.perform(
+        session, appeal, user=router, action="route", organization_code=to, reason="по адресу"
+    )
+
+
 def test_ping_pong_between_two_organizations_is_escalated(
     session: Session, submit_appeal: Any, make_user: Any
 ) -> None:
@@ -178,25 +186,9 @@ def test_ping_pong_between_two_organizations_is_escalated(
     operator, _ = make_user("operator")
     medeu, _ = make_user("executor", "akimat-medeu")
     road, _ = make_user("executor", "road-infrastructure")
-    actions.send_back(session, appeal, user=medeu, reason="магистраль")
-    actions.perform(
-        session,
-        appeal,
-        user=operator,
-        action="route",
-        organization_code="road-infrastructure",
-        reason="по адресу магистраль",
-    )
+    pass_on(session, appeal, sender=medeu, router=operator, to="road-infrastructure")
     assert appeal.escalated_at is None
-    actions.send_back(session, appeal, user=road, reason="это двор, не магистраль")
-    actions.perform(
-        session,
-        appeal,
-        user=operator,
-        action="route",
-        organization_code="akimat-medeu",
-        reason="двор",
-    )
+    pass_on(session, appeal, sender=road, router=operator, to="akimat-medeu")
     assert appeal.escalated_at is not None
     assert appeal.escalation_reason is not None
     assert appeal.escalation_reason.startswith("ping_pong: akimat-medeu → road-infrastructure")
@@ -339,24 +331,8 @@ def test_the_inspectors_queue_lists_escalated_appeals(
     operator, _ = make_user("operator")
     medeu, _ = make_user("executor", "akimat-medeu")
     road, _ = make_user("executor", "road-infrastructure")
-    actions.send_back(session, appeal, user=medeu, reason="магистраль")
-    actions.perform(
-        session,
-        appeal,
-        user=operator,
-        action="route",
-        organization_code="road-infrastructure",
-        reason="магистраль",
-    )
-    actions.send_back(session, appeal, user=road, reason="двор")
-    actions.perform(
-        session,
-        appeal,
-        user=operator,
-        action="route",
-        organization_code="akimat-medeu",
-        reason="двор",
-    )
+    pass_on(session, appeal, sender=medeu, router=operator, to="road-infrastructure")
+    pass_on(session, appeal, sender=road, router=operator, to="akimat-medeu")
     session.commit()
     inspector, _ = make_user("inspector")
     queue = client.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
@@ -196,6 +196,19 @@ def submit_appeal(
     )
 
 
+def _unknown_number(request: Request, language: str, number: str, **context: Any) -> Response:
+    """The tracking form again, 404, saying the number is not known (in the citizen's language)."""
+    return render(
+        request,
+        "portal/track.html",
+        language=language,
+        status_code=404,
+        number=number,
+        problem=t("error.tracking_number_not_found", language),
+        **context,
+    )
+
+
 @router.get("/track", name="portal_track")
 def track(request: Request, session: DbSession, number: str = "") -> Response:
     """The tracking form; with ``?number=`` it opens that appeal's page."""
@@ -206,14 +219,7 @@ def track(request: Request, session: DbSession, number: str = "") -> Response:
     try:
         appeal = service.get_by_tracking_number(session, number[:40])
     except NotFound:
-        return render(
-            request,
-            "portal/track.html",
-            language=language,
-            status_code=404,
-            number=number[:40],
-            problem=t("error.tracking_number_not_found", language),
-        )
+        return _unknown_number(request, language, number[:40])
     return redirect(f"/appeals/{quote(appeal.tracking_number, safe='-')}?lang={language}")
 
 
@@ -226,14 +232,8 @@ def appeal_status(
     try:
         appeal = service.get_by_tracking_number(session, tracking_number[:40])
     except NotFound:
-        return render(
-            request,
-            "portal/track.html",
-            language=language,
-            status_code=404,
-            heading_key="notfound.heading",
-            number=tracking_number[:40].strip().upper(),
-            problem=t("error.tracking_number_not_found", language),
+        return _unknown_number(
+            request, language, tracking_number[:40].strip().upper(), heading_key="notfound.heading"
         )
     view = public_view(session, appeal, language)
     return render(request, "portal/status.html", language=language, appeal=view, new=new == "1")
