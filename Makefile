@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench lint typecheck install init worker demo clean
+.PHONY: run test bench lint typecheck install browser init worker demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## The browser tests (SLA board, operator console) drive Debian's headless Chromium.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+
 ## make run: environment, migrations, reference data, then serve http://$(HOST):$(PORT)
 run: install
 	$(BIN)/civicdesk init
@@ -24,7 +29,7 @@ run: install
 
 ## make test: everything the suite needs, the static checks, then the suite
 ## (PostgreSQL and Redis on 127.0.0.1; under CI=true their absence fails the run)
-test: install
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
@@ -34,6 +39,15 @@ bench: install
 	$(BIN)/python bench/routing.py
 	$(BIN)/python bench/repeats.py
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/nlp.py
+	$(BIN)/python bench/nlp_pipeline.py
+	$(BIN)/python bench/sla_sweep.py
+	$(BIN)/python bench/sla_board.py --reuse
+	$(BIN)/python bench/bots.py
+	$(BIN)/python bench/bot_media.py
+	$(BIN)/python bench/notifications.py
+	$(BIN)/python bench/ami.py
+	$(BIN)/python bench/console.py
 
 lint: install
 	$(BIN)/ruff check .

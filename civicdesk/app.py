@@ -7,18 +7,27 @@ import logging
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from channels.bots_api import router as bots_router
+from channels.portal_api import router as portal_router
+from channels.portal_api import staff_router as attachments_staff_router
+from channels.telephony.api import router as callcenter_router
 from civicdesk.errors import install_error_handlers
 from civicdesk.staff_api import router as staff_router
+from civicdesk.web.console import router as console_router
+from civicdesk.web.sla_panel import router as sla_panel_router
 from core import db
 from core.api_deps import DbSession
 from core.auth_api import router as auth_router
 from core.settings import Settings, get_settings
 from intake.api import router as appeals_router
+from intake.board_api import router as sla_board_router
 from intake.coexecutors_api import router as coexecutors_router
+from intake.corrections_api import router as category_corrections_router
 from intake.identity_api import router as citizens_router
 from intake.links_api import router as links_router
 from intake.reorganization_api import router as reorganization_router
 from intake.routing_api import router as routing_help_router
+from intake.sla_api import router as sla_router
 from routing.api import router as reference_router
 from routing.api import rules_router
 
@@ -36,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(routing_help_router)  # before /appeals/{id}: its paths are more specific
     app.include_router(coexecutors_router)
+    app.include_router(category_corrections_router)  # nlp corrections (issue 4B)
     app.include_router(links_router)
     app.include_router(citizens_router)
     app.include_router(appeals_router)
@@ -43,6 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rules_router)
     app.include_router(reorganization_router)
     app.include_router(staff_router)
+    app.include_router(console_router)  # the operator console (issue 8)
+    app.include_router(callcenter_router)  # calls, queue metrics, callbacks (issue 8A)
+    app.include_router(bots_router)  # Telegram and WhatsApp webhooks (issue 7A)
+    app.include_router(portal_router)  # portal / mobile-app JSON API (issue 7B)
+    app.include_router(attachments_staff_router)  # attachment files for staff (issue 7B)
+    app.include_router(sla_board_router)
+    app.include_router(sla_router)
+    app.include_router(sla_panel_router)  # SLA clock forms and the staff inbox (issue 6A)
 
     from civicdesk.web import install_web
 

@@ -18,6 +18,12 @@ def _init(args: argparse.Namespace) -> int:
     demo = settings.environment == "development" and not args.no_demo_accounts
     counts = initialize(settings, demo_accounts=demo)
     print(json.dumps(counts, ensure_ascii=False))
+    if settings.nlp_auto_train:
+        # Train (or load) the topic model now rather than on the first appeal.
+        from nlp import topic
+
+        loaded = topic.get_model(settings)
+        print(f"topic model {loaded.metadata.version} in {loaded.directory}")
     created = counts.get("demo_accounts")
     if demo and isinstance(created, list) and created:
         names = ", ".join(str(name) for name in created)
@@ -115,6 +121,12 @@ def _route(args: argparse.Namespace) -> int:
         print(json.dumps(advice, ensure_ascii=False, indent=2))
         return 0
     print(f"{advice['category']} ({advice['confidence']:.2f}) → {advice['organization']}")
+    print(f"  language: {advice['language']}, district: {advice['district'] or '?'}", end="")
+    print(f" ({advice['district_evidence']})" if advice.get("district_evidence") else "")
+    if advice["urgency"] != "normal":
+        print(f"  urgency: {advice['urgency']} ({', '.join(advice['urgency_triggers'])})")
+    if advice.get("not_appeal"):
+        print(f"  not an appeal: {advice['not_appeal']}")
     print(f"  rule: {advice['rule']}")
     if advice["triage_reason"]:
         print(f"  triage: {advice['triage_reason']}")
@@ -206,6 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--workers", type=int, default=2, help="RQ worker processes (with Redis)")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(handler=_demo)
+
+    # Each capability registers its own commands (nlp, sla, bots, ami) in its own module.
+    from civicdesk import cli_ami, cli_channels, cli_nlp, cli_sla
+
+    for extension in (cli_nlp, cli_sla, cli_channels, cli_ami):
+        extension.register(commands)
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 
@@ -31,19 +32,38 @@ def relay_once(settings: Settings) -> tuple[int, int]:
     return relayed, stale
 
 
+def sweep_notifications() -> int:
+    """Notification retries that fell due, and rows a lost job left (channels, issue 7)."""
+    from channels.jobs import sweep_notifications as sweep
+
+    return sweep()
+
+
+def relay_pass(settings: Settings) -> None:
+    """One round of the relay loop; an error is logged and the next round tries again."""
+    from sla.jobs import run_sweep, schedule_sweep
+
+    try:
+        if settings.jobs_inline:
+            run_sweep(settings=settings)  # embedded: no RQ scheduler, so the loop sweeps
+        else:
+            schedule_sweep(settings)  # re-seeds the SLA sweep if a crash broke its chain
+        relayed, stale = relay_once(settings)
+        applied = apply_due_reorganizations()
+        if applied:
+            log.warning("applied %d reorganization(s) that came into effect", applied)
+        sent = sweep_notifications()
+        if sent:
+            log.info("notification sweep: %d sent", sent)
+        if relayed or stale:
+            log.warning("relay: %d outbox job(s) re-enqueued, %d appeal(s) waiting", relayed, stale)
+    except Exception:
+        log.exception("outbox relay failed; will try again")
+
+
 def _relay_loop(settings: Settings, stop: threading.Event) -> None:
     while not stop.wait(settings.outbox_relay_after_s / 2):
-        try:
-            relayed, stale = relay_once(settings)
-            applied = apply_due_reorganizations()
-            if applied:
-                log.warning("applied %d reorganization(s) that came into effect", applied)
-            if relayed or stale:
-                log.warning(
-                    "relay: %d outbox job(s) re-enqueued, %d appeal(s) waiting", relayed, stale
-                )
-        except Exception:
-            log.exception("outbox relay failed; will try again")
+        relay_pass(settings)
 
 
 def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> None:
@@ -55,10 +75,21 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
     from rq import SimpleWorker
 
     if settings.jobs_inline:
-        raise SystemExit("CIVICDESK_REDIS_URL is not set: jobs run inline, no worker is needed")
+        # Embedded mode: jobs run inline in the web process, but what falls due later
+        # (notification retries, a lost outbox job) needs this loop; burst: one pass.
+        db.configure(settings)
+        log.warning("CIVICDESK_REDIS_URL is not set: running only the relay loop (embedded)")
+        relay_pass(settings)
+        if not burst:
+            with contextlib.suppress(KeyboardInterrupt):
+                _relay_loop(settings, threading.Event())
+        return
     db.configure(settings)
     queue = jobs.queue(settings)
     stop = threading.Event()
+    from sla.jobs import schedule_sweep
+
+    schedule_sweep(settings, delay_s=0)  # the SLA deadline sweep, on RQ's scheduler
     relay = threading.Thread(target=_relay_loop, args=(settings, stop), daemon=True)
     relay.start()
     try:

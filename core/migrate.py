@@ -10,7 +10,19 @@ from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Every package that declares tables; imported by name so core does not depend on them.
-MODEL_MODULES = ("core.models", "routing.models", "intake.models")
+MODEL_MODULES = (
+    "core.models",
+    "routing.models",
+    "intake.models",
+    "intake.nlp_models",  # classifications and operators' category corrections (issue 4B)
+    "channels.models",  # bot contacts, processed inbound, media refs (issue 7A)
+    "channels.telephony.models",
+    "ratings.models",  # answer ratings (issue 7B)
+    "channels.notification_models",  # outbound notifications (issue 7B)
+    "channels.portal_models",  # attachments, citizen tokens (issue 7B)
+    "sla.models",
+    "intake.board_models",  # the SLA board's partial indexes on appeals (issue 6)
+)
 
 
 def import_models() -> None:

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import now
@@ -36,6 +36,10 @@ class StaffUser(Base):
     )
     password_hash: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The operator's phone as an Asterisk queue member ("PJSIP/1001"), for screen-pops (issue 8).
+    sip_interface: Mapped[str | None] = mapped_column(String(80), unique=True, index=True)
+    # The head of the user's organization: SLA escalations at breach land in their inbox.
+    is_head: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=now)
 
 

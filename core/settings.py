@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused outside development
+DEVELOPMENT_AMI_SECRET = "development-ami-secret"  # noqa: S105 - refused in production
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -39,7 +40,109 @@ class Settings(BaseSettings):
     routing_min_confidence: float = Field(default=0.34, ge=0.0, le=1.0)
     # An appeal moved between organizations this many times is escalated to an inspector.
     escalate_after_moves: int = Field(default=3, ge=2)
+    # --- sla (issue 6): reminders and escalation; see docs/sla.md -------------------------
+    # Reminders to the executor before the legal deadline: "3wd" = at the opening of the day
+    # when three working days are left, "1d" = 24 hours before, "4h" = four hours before.
+    sla_reminder_offsets: str = "3wd,1d"
+    # The deadline sweep runs this often (RQ scheduler, `civicdesk worker`).
+    sla_sweep_interval_s: int = Field(default=60, ge=5)
+    # Appeals claimed per sweep transaction (each batch commits on its own).
+    sla_sweep_batch: int = Field(default=2000, ge=1)
     log_level: str = "INFO"
+    # nlp (issue 4): topic engine and where its model directory lives (docs/nlp-engines.md).
+    nlp_engine: str = "tfidf-linear"
+    nlp_model_dir: str = "var/models/topic"
+    nlp_transformers_checkpoint: str | None = None
+    # --- nlp pipeline (issue 4B): model use, places, corrections; see docs/nlp.md ------------
+    # No model file in nlp_model_dir: train one from data/nlp/corpus.csv on first use.
+    nlp_auto_train: bool = True
+    # natasha NER/AddrExtractor (~250 MB, ~5 ms/text) for texts where the gazetteer found
+    # no place; off by default (the gazetteer finds districts, natasha mostly streets).
+    nlp_use_natasha: bool = False
+    # Each operator's correction counts this many times in retraining (real beats synthetic).
+    nlp_correction_weight: int = Field(default=5, ge=1, le=50)
+    # --- call center (issue 8): Asterisk AMI, queue metrics; see docs/call-center.md -----
+    ami_host: str | None = None  # unset: no AMI connection (`civicdesk ami listen` refuses)
+    ami_port: int = Field(default=5038, ge=1, le=65535)
+    ami_username: str = "civicdesk"
+    ami_secret: str = DEVELOPMENT_AMI_SECRET  # refused in production when ami_host is set
+    ami_reconnect_max_s: float = Field(default=30.0, ge=0.1)  # backoff cap between reconnects
+    ami_queue_summary_interval_s: float = Field(default=5.0, ge=0.5)  # QueueSummary polling
+    callcenter_service_level_s: int = Field(default=20, ge=1)  # "answered within N seconds"
+    callcenter_callback_expire_s: int = Field(default=120, ge=10)  # unsent callbacks expire
+    ami_callback_context: str = "civicdesk-callback"  # dialplan context that dials the citizen
+
+    @model_validator(mode="after")
+    def _refuse_default_ami_secret(self) -> Settings:
+        if (
+            self.environment == "production"
+            and self.ami_host
+            and self.ami_secret == DEVELOPMENT_AMI_SECRET
+        ):
+            raise ValueError("CIVICDESK_AMI_SECRET must be set when CIVICDESK_AMI_HOST is set")
+        return self
+
+    # --- operator console (issue 8, part B; docs/operator-console.md) ---------------------
+    # A comment line on the screen-pop stream this often keeps proxies from closing it.
+    console_heartbeat_s: float = Field(default=15.0, gt=0, le=300)
+    # The console header asks for fresh queue metrics this often (seconds).
+    console_metrics_refresh_s: int = Field(default=10, ge=2, le=3600)
+    # --- SLA board (issue 6, part B; docs/sla-board.md) ----------------------------------
+    # "At risk": due within this many working days after today (or past the internal target).
+    sla_board_risk_working_days: int = Field(default=2, ge=1, le=15)
+    # The board page reloads itself this often (seconds).
+    sla_board_refresh_s: int = Field(default=60, ge=10, le=3600)
+    # --- notifications, answer ratings, attachments (issue 7, part B; docs/notifications.md) ---
+    # Sends per second per channel (Telegram allows ~30/s per bot, WhatsApp ~80/s per number).
+    notify_rate_telegram_per_s: int = Field(default=25, ge=1)
+    notify_rate_whatsapp_per_s: int = Field(default=50, ge=1)
+    notify_rate_default_per_s: int = Field(default=20, ge=1)
+    # Wait before retry n (after a retryable failure); attempts = len(delays) + 1.
+    notify_retry_delays_s: list[int] = Field(default=[30, 120, 600, 1800, 7200])
+    # A notification left "sending" longer than this (a crashed worker) is failed, not resent.
+    notify_sending_lease_s: int = Field(default=300, ge=10)
+    # Notifications claimed and recorded per transaction (about a second of sending).
+    notify_batch_size: int = Field(default=25, ge=1)
+    rating_reopen_max_score: int = Field(default=2, ge=0, le=5)  # 0 disables reopening
+    rating_reopen_window_days: int = Field(default=30, ge=1)
+    rating_comment_max_chars: int = Field(default=1000, ge=1)
+    attachments_dir: Path = REPO_ROOT / "var" / "attachments"
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    attachment_types: list[str] = Field(
+        default=["image/jpeg", "image/png", "image/heic", "application/pdf"]
+    )
+    attachments_per_appeal: int = Field(default=5, ge=1)
+
+    # --- bots (issue 7): Telegram and WhatsApp Cloud API; see docs/bots.md ---------------
+    telegram_bot_token: str | None = None
+    telegram_webhook_secret: str | None = None  # X-Telegram-Bot-Api-Secret-Token
+    telegram_api_base: str = "https://api.telegram.org"
+    whatsapp_verify_token: str | None = None  # hub.verify_token of the GET handshake
+    whatsapp_app_secret: str | None = None  # signs X-Hub-Signature-256
+    whatsapp_access_token: str | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_graph_base: str = "https://graph.facebook.com/v26.0"
+    # Approved templates used outside the 24-hour customer service window.
+    whatsapp_template_notification: str = "civicdesk_notification"
+    whatsapp_template_answer: str = "civicdesk_answer"
+    whatsapp_template_rating: str = "civicdesk_rating_request"
+    bot_state_backend: Literal["auto", "redis", "memory"] = "auto"  # auto: redis if redis_url
+    bot_state_ttl_s: int = Field(default=24 * 3600, ge=60)
+
+    @model_validator(mode="after")
+    def _refuse_bot_defaults(self) -> Settings:
+        """A bot in production must check who is calling its webhook."""
+        if self.environment != "production":
+            return self
+        if self.telegram_bot_token and len(self.telegram_webhook_secret or "") < 16:
+            raise ValueError("CIVICDESK_TELEGRAM_WEBHOOK_SECRET (>= 16 chars) is required")
+        if self.whatsapp_access_token and not (
+            self.whatsapp_app_secret and self.whatsapp_verify_token
+        ):
+            raise ValueError(
+                "CIVICDESK_WHATSAPP_APP_SECRET and CIVICDESK_WHATSAPP_VERIFY_TOKEN are required"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from core import events
 from core.clock import local, now
 from core.db import table_of
 from core.errors import PermissionDenied, ValidationFailed
@@ -25,7 +26,7 @@ from intake.lifecycle import ACTIONS, REJECTION_REASONS, Status, check_transitio
 from intake.models import Appeal, AppealStatusChange, Assignment, AssignmentRole
 from routing.models import Organization
 from routing.service import get_organization
-from sla.service import deadline_policy
+from sla.service import deadline_policy, internal_target_due
 
 
 def _transition(
@@ -50,6 +51,7 @@ def _transition(
             at=now(),
         )
     )
+    events.record_status_change(session, appeal.id, appeal.status.value, target.value)
     appeal.status = target
     appeal.updated_at = now()
 
@@ -103,6 +105,7 @@ SYSTEM_FIELDS = (
     "appeal_type",
     "registered_on",
     "due_at",
+    "target_due_at",
     "forward_due_at",
     "organization_id",
     "routing_rule_id",
@@ -168,6 +171,14 @@ def apply_system_outcomes(session: Session, outcomes: list[SystemOutcome]) -> No
     ]
     if leads:
         session.execute(insert(table_of(Assignment)), leads)
+    events.record_many(
+        session,
+        [
+            events.status_changed(outcome.appeal_id, outcome.current.value, row["status"].value)
+            for outcome, row in zip(outcomes, updates, strict=True)
+            if outcome.steps
+        ],
+    )
 
 
 # --- staff actions ---------------------------------------------------------------------
@@ -285,6 +296,13 @@ def route(
         appeal.registered_on = policy.registration_date(moment)
         appeal.due_at = policy.due_at(moment, appeal.appeal_type or "application")
         appeal.forward_due_at = policy.forward_due(moment)
+        appeal.target_due_at = internal_target_due(
+            received_at=moment,
+            category_code=appeal.category_code,
+            urgency=appeal.urgency,
+            legal_due=appeal.due_at,
+            policy=policy,
+        )
     appeal.triage_reason = None
     appeal.routing_rule_id = None
     appeal.routing_reason = f"routed by {user.role.value} {user.username}: {why or 'manual'}"
@@ -360,6 +378,13 @@ def reopen(session: Session, appeal: Appeal, *, user: StaffUser, reason: str) ->
     why = _authorize("reopen", user, appeal, reason)
     appeal.closed_at = None
     _transition(session, appeal, Status.REOPENED, actor=user, reason=why)
+
+
+def reopen_on_low_rating(session: Session, appeal: Appeal, *, reason: str) -> None:
+    """The citizen's low rating of the answer reopens it (``ratings.answers.should_reopen``
+    decides; the channels' event handler calls this): no staff actor, the citizen's act."""
+    appeal.closed_at = None
+    _transition(session, appeal, Status.REOPENED, actor=None, actor_kind="citizen", reason=reason)
 
 
 def perform(

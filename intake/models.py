@@ -107,6 +107,12 @@ class Appeal(Base):
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     escalated_at: Mapped[datetime | None]
     escalation_reason: Mapped[str | None] = mapped_column(String(64))
+    # SLA clocks (issue 6): the city's internal target (tighter than the legal due_at), the
+    # moment the clock was paused (None while it runs) and how often answers came back.
+    target_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    paused_at: Mapped[datetime | None]
+    # Server default only: intake's INSERT … SELECT would bind a Python default as NULL.
+    returns_count: Mapped[int] = mapped_column(Integer, server_default="0")
     is_repeat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Stored when annotated, so looking for repeats and duplicates compares, never recomputes.
     match_text: Mapped[str | None] = mapped_column(Text)

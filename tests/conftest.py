@@ -9,7 +9,9 @@ PostgreSQL or Redis fails the run instead of skipping.
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -32,6 +34,8 @@ PG_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("CIVICDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TEST_SCHEMA = f"civicdesk_test_{os.getpid()}"
+# The live server and headless-Chromium fixtures of the browser tests.
+pytest_plugins = ("tests.browser_support",)
 PASSWORD = "correct horse battery"
 
 
@@ -209,3 +213,27 @@ def login(client: Any, username: str, password: str = PASSWORD) -> dict[str, str
     response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def hidden_field(page: str, name: str) -> str:
+    """The value of a form's hidden ``name`` field on an HTML page (CSRF tokens and the like)."""
+    match = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert match, f"no hidden field {name!r} on the page"
+    return html.unescape(match.group(1))
+
+
+def staff_sign_in(client: Any, user: Any, password: str, *, next_path: str) -> None:
+    """Sign in through the staff login form (cookie session), as a person does."""
+    client.cookies.clear()
+    page = client.get("/staff/login")
+    response = client.post(
+        "/staff/login",
+        data={
+            "username": user.username,
+            "password": password,
+            "login_csrf": hidden_field(page.text, "login_csrf"),
+            "next": next_path,
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text

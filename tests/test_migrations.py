@@ -28,6 +28,29 @@ EXPECTED_TABLES = {
     "citizen_merges",
     "appeal_links",
     "incidents",
+    # nlp (issue 4B)
+    "appeal_classifications",
+    "category_corrections",
+    # sla (issue 6)
+    "appeal_pauses",
+    "extension_requests",
+    "answer_reviews",
+    "sla_reminders",
+    "staff_notifications",
+    # bots (issue 7A)
+    "bot_contacts",
+    "bot_inbound",
+    "bot_media",
+    # notifications, ratings, attachments (issue 7B)
+    "notifications",
+    "answer_ratings",
+    "attachments",
+    "portal_token_appeals",
+    "calls",
+    "call_appeals",
+    "queue_members",
+    "queue_snapshots",
+    "operator_ratings",
     "alembic_version",
 }
 

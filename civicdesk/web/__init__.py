@@ -16,3 +16,6 @@ def install_web(app: FastAPI) -> None:
     app.include_router(portal.router)
     app.include_router(staff_auth.router)
     app.include_router(staff.router)
+    from civicdesk.web import sla_board
+
+    app.include_router(sla_board.router)

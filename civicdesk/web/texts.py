@@ -212,6 +212,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "login.signed_out": {"ru": "Вы вышли из системы.", "kk": "Сіз жүйеден шықтыңыз."},
     "staff.logout": {"ru": "Выйти", "kk": "Шығу"},
     "staff.appeals": {"ru": "Обращения", "kk": "Өтініштер"},
+    "staff.inbox": {"ru": "Уведомления", "kk": "Хабарламалар"},
     # --- staff: roles, channels, actors --------------------------------------------------
     "role.operator": {"ru": "Оператор", "kk": "Оператор"},
     "role.executor": {"ru": "Исполнитель", "kk": "Орындаушы"},
@@ -260,6 +261,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     },
     # --- staff: one appeal ---------------------------------------------------------------
     "appeal.back": {"ru": "← К списку", "kk": "← Тізімге"},
+    "appeal.sla_panel": {"ru": "Сроки и контроль →", "kk": "Мерзімдер және бақылау →"},
     "appeal.text": {"ru": "Текст обращения", "kk": "Өтініш мәтіні"},
     "appeal.details": {"ru": "Сведения", "kk": "Мәліметтер"},
     "appeal.channel": {"ru": "Канал", "kk": "Арна"},
