@@ -1,5 +1,11 @@
 """The pipeline: nlp annotates, the anonymity rule, sla registers, routing assigns.
 
+The topic classifier runs once per batch (one ``predict()`` call); a topic less
+sure than ``routing_min_confidence``, or a text that is no appeal at all (a
+greeting, thanks, spam, abuse), goes to the operators' triage queue with the
+reason instead of being routed blindly. Each annotation is stored in
+``appeal_classifications`` with the model version that made it.
+
 It works in batches: the pending appeals (status ``received``) are locked with
 ``FOR UPDATE SKIP LOCKED`` so several workers share the work, the routing
 table and the deadline policy are loaded once per batch, and the whole batch
@@ -12,20 +18,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from core.clock import local
+from core.clock import local, now
+from core.db import table_of
 from core.settings import get_settings
 from intake.actions import SystemOutcome, apply_system_outcomes
 from intake.lifecycle import Status
 from intake.matching import match_keys
 from intake.models import Appeal
+from intake.nlp_models import AppealClassification
 from intake.repeats import link_appeals
-from nlp.annotate import Lexicon, annotate, load_lexicon
+from nlp.annotate import Annotation, Lexicon, annotate, annotate_batch, load_lexicon
 from routing.service import RoutingTable, routing_table
 from sla.policy import DeadlinePolicy
-from sla.service import deadline_policy
+from sla.service import deadline_policy, internal_target_due
 
 DEFAULT_BATCH = 200
 ANONYMOUS_NOTE = (
@@ -53,22 +61,24 @@ def decide_outcome(
     policy: DeadlinePolicy,
     table: RoutingTable,
     min_confidence: float = 0.0,
+    annotation: Annotation | None = None,
 ) -> SystemOutcome:
     """Everything the pipeline decides for one appeal, without touching the database."""
-    annotation = annotate(appeal.text, lexicon)
+    if annotation is None:
+        annotation = annotate(appeal.text, lexicon)
     match_text, place_keys, street_key = match_keys(appeal.text, appeal.address)
     fields: dict[str, Any] = {
         "match_text": match_text,
         "place_keys": place_keys,
         "street_key": street_key,
-        "language": appeal.language or annotation.language,
+        "language": appeal.language or annotation.reply_language,
         "category_code": appeal.category_code or annotation.category_code,
         "category_confidence": (
             appeal.category_confidence if appeal.category_code else annotation.confidence
         ),
         "district_code": appeal.district_code or annotation.district_code,
         "urgency": annotation.urgency,
-        "urgency_triggers": ", ".join(annotation.urgency_triggers) or None,
+        "urgency_triggers": ", ".join(annotation.urgency_triggers)[:300] or None,
         "appeal_type": appeal.appeal_type or annotation.appeal_type,
     }
     outcome = SystemOutcome(appeal_id=appeal.id, current=Status.RECEIVED, fields=fields)
@@ -80,12 +90,29 @@ def decide_outcome(
     fields["registered_on"] = registered_on
     fields["due_at"] = policy.due_at(appeal.received_at, fields["appeal_type"])
     fields["forward_due_at"] = policy.forward_due(appeal.received_at)
+    fields["target_due_at"] = internal_target_due(
+        received_at=appeal.received_at,
+        category_code=fields["category_code"],
+        urgency=fields["urgency"],
+        legal_due=fields["due_at"],
+        policy=policy,
+    )
     outcome.steps.append((Status.REGISTERED, f"registered on {registered_on}", None))
     guessed = appeal.category_code is None
+    if guessed and annotation.not_appeal:
+        fields["routing_reason"] = (
+            f"not an appeal ({annotation.not_appeal}: {', '.join(annotation.not_appeal_evidence)})"
+            ": an operator rejects it or files it"
+        )
+        fields["triage_reason"] = "not_appeal"
+        return outcome
     if guessed and fields["category_code"] and annotation.confidence < min_confidence:
+        runners_up = ", ".join(f"{code} {p:.2f}" for code, p in annotation.alternatives)
         fields["routing_reason"] = (
             f"topic {fields['category_code']} guessed with confidence {annotation.confidence:.2f}"
-            f" < {min_confidence:.2f}: an operator decides"
+            f" < {min_confidence:.2f}"
+            + (f" (or {runners_up})" if runners_up else "")
+            + ": an operator decides"
         )
         fields["triage_reason"] = "low_confidence"
         return outcome
@@ -126,6 +153,9 @@ def process_batch(
     policy = deadline_policy()
     table = routing_table(session)
     settings = get_settings()
+    annotations = annotate_batch(
+        [appeal.text for appeal in pending], lexicon, use_natasha=settings.nlp_use_natasha
+    )
     outcomes = [
         decide_outcome(
             appeal,
@@ -133,10 +163,12 @@ def process_batch(
             policy=policy,
             table=table,
             min_confidence=settings.routing_min_confidence,
+            annotation=annotation,
         )
-        for appeal in pending
+        for appeal, annotation in zip(pending, annotations, strict=True)
     ]
     apply_system_outcomes(session, outcomes)
+    _store_classifications(session, [appeal.id for appeal in pending], annotations)
     registered = [
         outcome.appeal_id
         for outcome in outcomes
@@ -144,6 +176,42 @@ def process_batch(
     ]
     link_appeals(session, registered)
     return [outcome.appeal_id for outcome in outcomes]
+
+
+def _store_classifications(
+    session: Session, appeal_ids: Sequence[int], annotations: Sequence[Annotation]
+) -> None:
+    """What the classifier said, with the model version: one INSERT for the batch."""
+    version = _model_version() if any(a.topic_source == "model" for a in annotations) else None
+    moment = now()
+    rows = [
+        {
+            "appeal_id": appeal_id,
+            "source": annotation.topic_source,
+            "model_version": version if annotation.topic_source == "model" else None,
+            "category_code": annotation.category_code,
+            "confidence": annotation.confidence,
+            "alternatives": [[code, p] for code, p in annotation.alternatives],
+            "language": annotation.language,
+            "district_code": annotation.district_code,
+            "district_evidence": (annotation.district_evidence or "")[:200] or None,
+            "urgency_triggers": annotation.urgency_triggers,
+            "not_appeal": annotation.not_appeal,
+            "at": moment,
+        }
+        for appeal_id, annotation in zip(appeal_ids, annotations, strict=True)
+    ]
+    if rows:
+        session.execute(insert(table_of(AppealClassification)), rows)
+
+
+def _model_version() -> str | None:
+    from nlp import topic
+
+    try:
+        return topic.get_model().metadata.version
+    except Exception:  # the annotations already fell back; the version is only a label
+        return None
 
 
 def process(session: Session, appeal_id: int) -> Appeal | None:

@@ -1,7 +1,10 @@
 """The routing dry run: what the classifier thinks, and which rule would send it where.
 
 Operators see it beside the manual-routing form; admins use ``civicdesk route
-"text" --json`` to check rules. It decides exactly as the pipeline does.
+"text" --json`` to check rules. It decides exactly as the pipeline does: the
+trained classifier's topic with its calibrated confidence and runners-up (each
+routed too), the gazetteer's district, urgency with the words that raised it,
+and whether the text is an appeal at all.
 """
 
 from __future__ import annotations
@@ -38,7 +41,10 @@ def advise(
     """The annotation and the routing decision for a text, with the top alternatives routed too."""
     if district_code and session.get(District, district_code) is None:
         raise ValidationFailed(f"unknown district {district_code!r}", code="unknown_district")
-    annotation = annotate(text, load_lexicon(get_settings().data_dir))
+    settings = get_settings()
+    annotation = annotate(
+        text, load_lexicon(settings.data_dir), use_natasha=settings.nlp_use_natasha
+    )
     shown = language or annotation.language
     table = routing_table(session)
     today = local(now()).date()
@@ -50,9 +56,7 @@ def advise(
     )
     guessed = category_code is None
     low = (
-        guessed
-        and category is not None
-        and annotation.confidence < get_settings().routing_min_confidence
+        guessed and category is not None and annotation.confidence < settings.routing_min_confidence
     )
     district_row = session.get(District, district) if district else None
     category_row = session.get(Category, category) if category else None
@@ -71,8 +75,14 @@ def advise(
                 **_organization(session, alternative.organization_id, shown),
             }
         )
+    triage = decision.triage_reason
+    if low:
+        triage = "low_confidence"
+    if guessed and annotation.not_appeal:
+        triage = "not_appeal"
     return {
         "language": annotation.language,
+        "reply_language": annotation.reply_language,
         "category": category,
         "category_name": category_row.name(shown) if category_row else None,
         "confidence": annotation.confidence if guessed else 1.0,
@@ -82,13 +92,28 @@ def advise(
         "service_areas": table.areas_in(place),
         "urgency": annotation.urgency,
         "urgency_triggers": annotation.urgency_triggers,
+        "urgency_reasons": annotation.urgency_reasons,
+        "not_appeal": annotation.not_appeal,
+        "not_appeal_evidence": annotation.not_appeal_evidence,
+        "topic_source": annotation.topic_source if guessed else "given",
+        "model_version": _model_version() if annotation.topic_source == "model" else None,
+        "min_confidence": settings.routing_min_confidence,
         "appeal_type": annotation.appeal_type,
         **_organization(session, decision.organization_id, shown),
         "rule_id": decision.rule_id,
         "rule": decision.reason,
-        "triage_reason": "low_confidence" if low else decision.triage_reason,
+        "triage_reason": triage,
         "alternatives": alternatives,
     }
+
+
+def _model_version() -> str | None:
+    from nlp import topic
+
+    try:
+        return topic.get_model().metadata.version
+    except Exception:  # the annotation fell back to keywords; no version to show
+        return None
 
 
 def advise_for_appeal(session: Session, appeal: Appeal, *, language: str = "ru") -> dict[str, Any]:

@@ -1,19 +1,34 @@
-"""The minimal annotator the pipeline needs: keyword topic, gazetteer district, urgency triggers.
+"""The annotator: language (ru/kk/mixed), topic, district, urgency, not-an-appeal.
 
-Issue 4 brings the trained classifier; this keeps its interface (text in,
-labels and scores out) so the pipeline does not change when it arrives.
+The topic comes from the trained classifier (``nlp.topic``: calibrated
+confidence, runners-up); the taxonomy's keywords remain as the fallback when no
+model can be loaded. Districts come from the Almaty gazetteer (``nlp.places``),
+urgency from trigger phrases that are reported with the words that fired, and
+greetings, thanks, spam and abuse from ``nlp.not_appeal``. Pure: no database.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from nlp import not_appeal
+from nlp.engine import ModelError, Prediction
+from nlp.places import Gazetteer, load_gazetteer, natasha_places
+from nlp.places import detect_district as gazetteer_district
+
+log = logging.getLogger(__name__)
+#: Runners-up shown beside the chosen topic (the issue's "top 3 alternatives").
+ALTERNATIVES = 3
+#: A topic this sure makes its category's urgency count even without a trigger phrase.
+URGENT_CATEGORY_CONFIDENCE = 0.5
 
 KAZAKH_LETTERS = frozenset("әғқңөұүһі")
 KAZAKH_WORDS = frozenset(
@@ -44,34 +59,57 @@ KAZAKH_WORDS = frozenset(
 )
 _WORD = re.compile(r"[\wәғқңөұүһі]+", re.UNICODE)
 
-# Emergencies and what the law lets an anonymous appeal through for. Issue 4 refines these.
-URGENT_TRIGGERS = (
-    "запах газа",
-    "пахнет газом",
-    "утечка газа",
-    "газ иісі",
-    "газ шығып",
-    "нет отопления",
-    "не греют батареи",
-    "холодные батареи",
-    "жылу жоқ",
-    "батарея суық",
-    "затопил",
-    "затопление",
-    "потоп",
-    "прорыв трубы",
-    "прорвало",
-    "су басты",
-    "су басып",
-    "оборван провод",
-    "упал провод",
-    "оголенные провода",
-    "провод висит",
-    "сым үзілді",
-    "ребенок в опасности",
-    "ребёнок в опасности",
-    "бала қауіпте",
+
+def _words_of(text: str) -> list[str]:
+    return text.split()
+
+
+# Russian words that mark a Russian stretch in a text that also has Kazakh words.
+RUSSIAN_WORDS = frozenset(
+    _words_of(
+        """
+    и в во на не нет что как это по за от до у из же но или уже очень есть был была было
+    мы вы они он она я нас нам вас вам который которые когда где почему просим прошу
+    пожалуйста здравствуйте спасибо помогите третий день неделю дома доме дворе улице
+    вообще срочно опять снова еще тоже только можно нельзя надо нужно
+    """
+    )
 )
+_RUSSIAN_ENDINGS = ("ые", "ый", "ого", "ому", "ими", "ыми", "ться", "тся", "ение", "ются")
+
+# Emergencies: what raises the priority, as patterns over normalized text (ё → е); the
+# words that matched are reported, so the operator sees why an appeal jumped the queue.
+URGENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern))
+    for kind, pattern in (
+        ("gas", r"запах\w* газ\w*|пахн\w* газ\w*|газом пахн\w*|утечк\w* газ\w*|вон\w* газ\w*"),
+        ("gas", r"газ\w* иіс\w*|газ шығ\w*|газ иіс\w*"),
+        (
+            "no_heating",
+            r"нет отоплени\w*|не гре\w* батаре\w*|батаре\w* (?:холодн\w*|ледян\w*|не гре\w*)"
+            r"|холодн\w* батаре\w*|отключ\w* отоплени\w*|отоплени\w* (?:нет|не дали|отключ\w*)"
+            r"|жылу жоқ|жылу берілме\w*|батарея\w* суық",
+        ),
+        (
+            "flooding",
+            r"затопил\w*|затоплен\w*|потоп\w*|подтоп\w*|прорвал\w* труб\w*|прорыв\w* труб\w*"
+            r"|прорвало|труб\w* прорвал\w*|су бас\w*|селев\w*|\bсель\b|сел қаупі",
+        ),
+        (
+            "fallen_wires",
+            r"оборва\w* провод\w*|провод\w* оборва\w*|упал\w* провод\w*|провод\w* упал\w*"
+            r"|оголенн\w* провод\w*|провод\w* (?:вис\w*|искр\w*|лежат|лежит)|искр(?:ит|ят)\w*"
+            r"|упал\w* (?:столб|опор)\w*|сым\w* үзіл\w*|сым\w* жерде|бағана\w* құла\w*",
+        ),
+        (
+            "child_danger",
+            r"(?:ребен\w*|дет\w*|бала\w*) в опасност\w*|бала\w* қауіп\w*"
+            r"|ребен\w* (?:упал|застрял|заперт|тонет|провалил)\w*|ребенок один дома"
+            r"|(?:покусал\w*|укусил\w*) ребен\w*|бала\w* (?:құлап|суға бат)\w*",
+        ),
+    )
+)
+FROST_WORDS = re.compile(r"\bмороз\w*|\bминус\s*\d+|\bаяз\w*|\bхолодн\w* в квартир\w*")
 SAFETY_TRIGGERS: dict[str, tuple[str, ...]] = {
     "crime": (
         "кража",
@@ -135,7 +173,7 @@ _PREFIX = 3
 
 @dataclass(frozen=True)
 class Lexicon:
-    """Keywords per category and places per district, read from ``data/``.
+    """Keywords per category, places per district and the gazetteer, read from ``data/``.
 
     ``keyword_index`` maps the first letters of a keyword to (keyword, category)
     pairs, so a text is checked against the few keywords its words could start,
@@ -146,6 +184,7 @@ class Lexicon:
     district_places: dict[str, tuple[str, ...]]
     urgent_categories: frozenset[str] = field(default_factory=frozenset)
     keyword_index: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    gazetteer: Gazetteer | None = None  # places → districts (nlp.places)
 
     @staticmethod
     def index(
@@ -160,25 +199,49 @@ class Lexicon:
 
 @dataclass(frozen=True)
 class Annotation:
-    language: str
+    language: str  # ru, kk or mixed
     category_code: str | None
-    confidence: float
-    alternatives: list[tuple[str, float]]
+    confidence: float  # calibrated probability of category_code (model), keyword share otherwise
+    alternatives: list[tuple[str, float]]  # the runners-up, best first (up to ALTERNATIVES)
     district_code: str | None
     district_evidence: str | None
     urgency: str
-    urgency_triggers: list[str]
+    urgency_triggers: list[str]  # the words that raised the urgency ("запах газа", "мороз")
     safety_flag: str | None
     appeal_type: str
+    reply_language: str = "ru"  # ru or kk: the language of our answers
+    topic_source: str = "keywords"  # model, keywords, none
+    urgency_reasons: list[str] = field(default_factory=list)  # gas, flooding, fallen_wires …
+    not_appeal: str | None = None  # greeting, thanks, spam, abuse, empty
+    not_appeal_evidence: list[str] = field(default_factory=list)
 
 
 def detect_language(text: str) -> str:
-    """'kk' when Kazakh letters or words dominate, 'ru' otherwise (mixed texts lean to Kazakh)."""
+    """'kk' when Kazakh letters or words dominate, 'ru' otherwise (mixed texts lean to Kazakh).
+
+    The language our replies use; ``language_of`` also tells mixed texts apart.
+    """
     lowered = text.lower()
     if any(letter in KAZAKH_LETTERS for letter in lowered):
         return "kk"
     words = set(_WORD.findall(lowered))
     return "kk" if len(words & KAZAKH_WORDS) >= 2 else "ru"
+
+
+def language_of(text: str) -> str:
+    """ru, kk or mixed: Kazakh-marked words (letters, common words) against Russian ones."""
+    words = _WORD.findall(text.lower().replace("ё", "е"))
+    kazakh = russian = 0
+    for word in words:
+        if word in KAZAKH_WORDS or any(letter in KAZAKH_LETTERS for letter in word):
+            kazakh += 1
+        elif word in RUSSIAN_WORDS or (len(word) > 4 and word.endswith(_RUSSIAN_ENDINGS)):
+            russian += 1
+    if kazakh == 0 and russian == 0:
+        return detect_language(text)
+    if kazakh >= 2 and russian >= 2:  # both languages carry part of the message
+        return "mixed"
+    return "kk" if kazakh > russian else "ru"
 
 
 def _stem_hits(normalized: str, terms: Iterable[str]) -> list[str]:
@@ -187,7 +250,8 @@ def _stem_hits(normalized: str, terms: Iterable[str]) -> list[str]:
 
 
 def classify(normalized: str, lexicon: Lexicon) -> list[tuple[str, float]]:
-    """Categories ranked by matched keyword weight (longer phrases count more)."""
+    """Categories ranked by matched keyword weight (longer phrases count more): the fallback
+    when no trained model is available."""
     index = lexicon.keyword_index or Lexicon.index(lexicon.category_keywords)
     padded = f" {normalized}"
     candidates = {
@@ -202,44 +266,136 @@ def classify(normalized: str, lexicon: Lexicon) -> list[tuple[str, float]]:
     return [(code, round(score / total, 3)) for code, score in ranked]
 
 
-def detect_district(normalized: str, lexicon: Lexicon) -> tuple[str | None, str | None]:
-    best: tuple[int, str, str] | None = None
-    for code, places in lexicon.district_places.items():
-        for place in _stem_hits(normalized, places):
-            if best is None or len(place) > best[0]:
-                best = (len(place), code, place)
-    return (best[1], best[2]) if best else (None, None)
+def detect_district(
+    text: str, lexicon: Lexicon, *, use_natasha: bool = False
+) -> tuple[str | None, str | None]:
+    """The district named in the text (gazetteer); natasha's locations as a second chance."""
+    gazetteer = lexicon.gazetteer
+    if gazetteer is None:
+        return None, None
+    district, evidence = gazetteer_district(text, gazetteer)
+    if district is None and use_natasha:
+        for span in natasha_places(text):
+            district, evidence = gazetteer_district(span.title(), gazetteer)
+            if district is not None:
+                break
+    return district, evidence
 
 
-def annotate(text: str, lexicon: Lexicon) -> Annotation:
-    normalized = normalize(text)
-    ranked = classify(normalized, lexicon)
-    district, evidence = detect_district(normalized, lexicon)
+def urgency_triggers(text: str) -> tuple[list[str], list[str]]:
+    """(the words that fired, the kinds of emergency) for a text."""
+    lowered = " ".join(text.lower().replace("ё", "е").split())
+    words: list[str] = []
+    kinds: list[str] = []
+    for kind, pattern in URGENT_PATTERNS:
+        for match in pattern.finditer(lowered):
+            words.append(match.group().strip())
+            if kind not in kinds:
+                kinds.append(kind)
+    if "no_heating" in kinds:
+        words.extend(match.group() for match in FROST_WORDS.finditer(lowered))
+    return list(dict.fromkeys(words)), kinds
+
+
+def model_predictions(texts: Sequence[str]) -> list[Prediction] | None:
+    """The trained model's topics for a batch, or None when no model can be had."""
+    from nlp import topic
+
+    try:
+        return topic.predict(texts, top_k=ALTERNATIVES + 1)
+    except (ModelError, ImportError, OSError, ValueError) as error:
+        log.warning("topic model unavailable (%s): keyword fallback", error.__class__.__name__)
+        return None
+
+
+def annotate(
+    text: str,
+    lexicon: Lexicon,
+    *,
+    prediction: Prediction | None = None,
+    use_model: bool = True,
+    use_natasha: bool = False,
+) -> Annotation:
+    """Everything the pipeline needs to know of one text. ``prediction`` comes from a batch
+    ``predict()``; without one the model is asked for this text alone (``use_model``)."""
+    if prediction is None and use_model:
+        predictions = model_predictions([text])
+        prediction = predictions[0] if predictions else None
+    rejected = not_appeal.check(text)
+    # Only the taxonomy's categories count: a model trained on another label set (a city's
+    # CSV) must not put unknown codes on appeals.
+    ranked = [
+        (label, round(float(p), 4))
+        for label, p in (prediction.alternatives if prediction is not None else ())
+        if label in lexicon.category_keywords
+    ]
+    if ranked:
+        category: str | None = ranked[0][0]
+        confidence = ranked[0][1]
+        alternatives = ranked[1 : ALTERNATIVES + 1]
+        source = "model"
+    else:
+        keyword_ranking = classify(normalize(text), lexicon)
+        category = keyword_ranking[0][0] if keyword_ranking else None
+        confidence = keyword_ranking[0][1] if keyword_ranking else 0.0
+        alternatives = keyword_ranking[1 : ALTERNATIVES + 1]
+        source = "keywords" if keyword_ranking else "none"
+    district, evidence = detect_district(text, lexicon, use_natasha=use_natasha)
     lowered = f" {text.lower().replace('ё', 'е')}"
-    triggers = [term for term in URGENT_TRIGGERS if term.replace("ё", "е") in lowered]
-    safety = next(
-        (flag for flag, terms in SAFETY_TRIGGERS.items() if any(term in lowered for term in terms)),
-        None,
-    )
-    category = ranked[0][0] if ranked else None
-    if category in lexicon.urgent_categories and not triggers:
-        triggers = ["category:" + category]
+    triggers, reasons = urgency_triggers(text)
+    safety = None
+    for flag, terms in SAFETY_TRIGGERS.items():
+        hits = [term.strip() for term in terms if term in lowered]
+        if hits:
+            safety = flag
+            if flag == "public_safety":
+                triggers.extend(hits)
+                reasons.append(flag)
+            break
+    if (
+        category in lexicon.urgent_categories
+        and not triggers
+        and confidence >= URGENT_CATEGORY_CONFIDENCE
+    ):
+        triggers, reasons = ["category:" + str(category)], ["category"]
     appeal_type = next(
         (kind for kind, stems in TYPE_HINTS if any(stem in lowered for stem in stems)),
         "application",
     )
     return Annotation(
-        language=detect_language(text),
+        language=language_of(text),
         category_code=category,
-        confidence=ranked[0][1] if ranked else 0.0,
-        alternatives=ranked[1:4],
+        confidence=confidence,
+        alternatives=alternatives,
         district_code=district,
         district_evidence=evidence,
-        urgency="high" if triggers or safety == "public_safety" else "normal",
+        urgency="high" if triggers else "normal",
         urgency_triggers=triggers,
         safety_flag=safety,
         appeal_type=appeal_type,
+        reply_language=detect_language(text),
+        topic_source=source,
+        urgency_reasons=reasons,
+        not_appeal=rejected.reason if rejected else None,
+        not_appeal_evidence=list(rejected.evidence) if rejected else [],
     )
+
+
+def annotate_batch(
+    texts: Sequence[str], lexicon: Lexicon, *, use_natasha: bool = False
+) -> list[Annotation]:
+    """A batch with one ``predict()`` call (the engine vectorizes all texts at once)."""
+    predictions = model_predictions(texts) if texts else []
+    return [
+        annotate(
+            text,
+            lexicon,
+            prediction=predictions[index] if predictions else None,
+            use_model=False,
+            use_natasha=use_natasha,
+        )
+        for index, text in enumerate(texts)
+    ]
 
 
 def _read(path: Path) -> Any:
@@ -261,14 +417,7 @@ def load_lexicon(data_dir: Path) -> Lexicon:
                 urgent.add(category["code"])
     places: dict[str, tuple[str, ...]] = {}
     for district in districts:
-        names = [
-            district["name_ru"].split()[0],
-            district["name_kk"].split()[0],
-            *district.get("places", []),
-        ]
-        stems = {
-            normalize(name)[:-2] if len(name) > 8 and name[0].isupper() else normalize(name)
-            for name in names
-        }
-        places[district["code"]] = tuple(sorted(stem for stem in stems if len(stem) >= 4))
-    return Lexicon(keywords, places, frozenset(urgent), Lexicon.index(keywords))
+        places[district["code"]] = tuple(sorted(district.get("places", [])))
+    return Lexicon(
+        keywords, places, frozenset(urgent), Lexicon.index(keywords), load_gazetteer(data_dir)
+    )

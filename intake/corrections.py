@@ -1,0 +1,114 @@
+"""Operators' corrections of an appeal's category: the appeal moves on, the model learns.
+
+An operator or inspector who decides that an appeal is about something else
+than the classifier (or the citizen) said calls ``correct_category``. The
+category changes, a ``category_corrections`` row keeps the text as it was with
+the old and new category (training data for ``intake.nlp_training``), and an
+appeal waiting in triage is routed by the rules for its new category, through
+the named ``route`` action, so the history says who sent it where and why.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import local, now
+from core.errors import PermissionDenied, ValidationFailed
+from core.models import Role, StaffUser
+from intake import actions
+from intake.lifecycle import Status
+from intake.models import Appeal
+from intake.nlp_models import CategoryCorrection
+from routing.models import Category
+from routing.service import routing_table
+
+CORRECTING_ROLES = frozenset({Role.OPERATOR, Role.INSPECTOR, Role.ADMIN})
+
+
+def correct_category(
+    session: Session,
+    appeal: Appeal,
+    *,
+    user: StaffUser,
+    category_code: str,
+    reason: str | None = None,
+    route: bool = True,
+) -> CategoryCorrection:
+    """Change the category, store the correction and, for an appeal in triage, route it.
+
+    An appeal already with an organization keeps it: forwarding stays a deliberate
+    ``route`` action with its own reason.
+    """
+    if user.role not in CORRECTING_ROLES:
+        raise PermissionDenied(
+            f"a {user.role.value} may not change an appeal's category", code="role_not_allowed"
+        )
+    if session.get(Category, category_code) is None:
+        raise ValidationFailed(f"unknown category {category_code!r}", code="unknown_category")
+    if category_code == appeal.category_code:
+        raise ValidationFailed("the appeal already has this category", code="same_category")
+    why = (reason or "").strip()
+    correction = CategoryCorrection(
+        appeal_id=appeal.id,
+        from_category=appeal.category_code,
+        to_category=category_code,
+        text=appeal.text,
+        confidence=appeal.category_confidence,
+        reason=why,
+        corrected_by_id=user.id,
+        at=now(),
+    )
+    session.add(correction)
+    appeal.category_code = category_code
+    appeal.category_confidence = 1.0  # a person decided
+    appeal.updated_at = now()
+    session.flush()
+    in_triage = (
+        appeal.status in (Status.REGISTERED, Status.REOPENED) and appeal.organization_id is None
+    )
+    if route and in_triage:
+        decision = routing_table(session).decide(
+            category_code=category_code,
+            district_code=appeal.district_code,
+            on=local(now()).date(),
+            place_text=f"{appeal.address or ''} {appeal.text}",
+        )
+        if decision.routed and decision.organization_id is not None:
+            actions.route(
+                session,
+                appeal,
+                user=user,
+                organization_id=decision.organization_id,
+                reason=f"category corrected to {category_code}; {decision.reason}",
+            )
+            appeal.routing_rule_id = decision.rule_id
+        else:
+            appeal.triage_reason = decision.triage_reason
+            appeal.routing_reason = (
+                f"category corrected to {category_code} by {user.role.value}: {decision.reason}"
+            )
+        session.flush()
+    return correction
+
+
+def corrections_for_training(session: Session) -> tuple[list[str], list[str]]:
+    """(texts, categories) of every corrected appeal; the latest correction of an appeal wins."""
+    rows = session.execute(
+        select(
+            CategoryCorrection.appeal_id, CategoryCorrection.text, CategoryCorrection.to_category
+        ).order_by(CategoryCorrection.at, CategoryCorrection.id)
+    ).all()
+    latest: dict[int, tuple[str, str]] = {}
+    for appeal_id, text, category in rows:
+        latest[appeal_id] = (text, category)
+    return [text for text, _ in latest.values()], [category for _, category in latest.values()]
+
+
+def corrections_of(session: Session, appeal_id: int) -> list[CategoryCorrection]:
+    query = (
+        select(CategoryCorrection)
+        .where(CategoryCorrection.appeal_id == appeal_id)
+        .order_by(CategoryCorrection.id)
+    )
+    return list(session.scalars(query))

@@ -1,0 +1,117 @@
+"""Not-an-appeal, urgency with the words that raised it, and ru/kk/mixed language."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp.annotate import annotate, language_of, load_lexicon, urgency_triggers
+from nlp.not_appeal import check
+from tests.nlp_support import DATA
+
+LEXICON = load_lexicon(DATA)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Здравствуйте!", "greeting"),
+        ("Добрый день, есть кто?", "greeting"),
+        ("Сәлеметсіз бе", "greeting"),
+        ("Спасибо большое за ответ!", "thanks"),
+        ("Рахмет, түсіндім", "thanks"),
+        ("Пассивный доход от 500 000 в месяц, переходи по ссылке https://t.me/easy", "spam"),
+        ("Казино бонус 200% https://bit.ly/xyz", "spam"),
+        ("вы все дебилы бля", "abuse"),
+        ("!!!", "empty"),
+    ],
+)
+def test_not_an_appeal_with_its_reason(text: str, reason: str) -> None:
+    found = check(text)
+    assert found is not None and found.reason == reason
+    assert found.evidence or reason == "empty"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Здравствуйте, третий день нет воды в доме на Абая 10",
+        "бля третий день не вывозят мусор, контейнеры переполнены, примите меры",
+        "Спасибо коммунальщикам за быстрый ремонт трубы на нашей улице, молодцы",
+        "Рахмет, бірақ су әлі жоқ, көмектесіңіздер",
+    ],
+)
+def test_real_appeals_with_greetings_thanks_or_swearing_are_appeals(text: str) -> None:
+    assert check(text) is None
+
+
+def test_a_rejected_text_says_which_rejection_reason_fits() -> None:
+    assert check("Казино бонус 200% https://bit.ly/xyz").rejection_reason == "spam"  # type: ignore[union-attr]  # asserted above
+    assert check("вы все дебилы бля").rejection_reason == "abusive"  # type: ignore[union-attr]  # asserted above
+    assert check("Здравствуйте").rejection_reason == "no_substance"  # type: ignore[union-attr]  # asserted above
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "words"),
+    [
+        ("В подъезде сильно пахнет газом, соседи не открывают", "gas", ["пахнет газом"]),
+        ("Кіреберісте газ иісі шығып тұр", "gas", ["газ иісі"]),
+        ("Нет отопления, на улице мороз минус 20, дети мёрзнут", "no_heating",
+         ["нет отопления", "мороз", "минус 20"]),
+        ("Подвал затопило, вода прибывает", "flooding", ["затопило"]),
+        ("После ветра оборвало провода, они искрят на тротуаре", "fallen_wires",
+         ["оборвало провода", "искрят"]),
+        ("Көшеде сым үзіліп жерде жатыр", "fallen_wires", ["сым үзіліп"]),
+        ("Ребёнок в опасности, один на балконе пятого этажа", "child_danger",
+         ["ребенок в опасности"]),
+    ],
+)  # fmt: skip
+def test_urgency_names_the_words_that_raised_it(text: str, reason: str, words: list[str]) -> None:
+    triggers, reasons = urgency_triggers(text)
+    assert reason in reasons
+    for word in words:
+        assert word in triggers
+
+
+def test_calm_texts_are_not_urgent() -> None:
+    assert urgency_triggers("Во дворе не вывозят мусор уже неделю") == ([], [])
+    assert urgency_triggers("Газон вытоптан, просим озеленить двор") == ([], [])
+
+
+def test_fire_is_urgent_and_flagged_for_the_anonymous_rule() -> None:
+    result = annotate("В подвале пожар, дым идёт в квартиры", LEXICON, use_model=False)
+    assert result.urgency == "high"
+    assert result.safety_flag == "public_safety"
+    assert "пожар" in result.urgency_triggers
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Во дворе не вывозят мусор уже неделю, контейнеры переполнены", "ru"),
+        ("Ауламызда қоқыс бір апта бойы шығарылмайды", "kk"),
+        ("Бізде жылу жоқ, батареи холодные уже неделю", "mixed"),
+        ("Сәлеметсіз бе, у нас во дворе третий день нет воды, көмектесіңіздерші", "mixed"),
+        ("Здравствуйте, у нас нет света, рахмет", "ru"),  # one Kazakh word does not mix a text
+    ],
+)
+def test_language_ru_kk_or_mixed(text: str, language: str) -> None:
+    assert language_of(text) == language
+    assert annotate(text, LEXICON, use_model=False).reply_language in {"ru", "kk"}
+
+
+def test_a_model_with_foreign_labels_never_puts_them_on_appeals() -> None:
+    """A model trained on a city's CSV (other labels) in the model directory: only the
+    taxonomy's categories are used, and with none of them the keywords decide."""
+    from nlp.engine import Prediction
+
+    text = "На улице прорвало трубу водопровода, вода течёт по дороге"
+    mixed = Prediction("ЖКХ", 0.9, (("ЖКХ", 0.9), ("water.leak", 0.06), ("дороги", 0.04)))
+    result = annotate(text, LEXICON, prediction=mixed, use_model=False)
+    assert (result.category_code, result.confidence, result.topic_source) == (
+        "water.leak",
+        0.06,
+        "model",
+    )
+    foreign = Prediction("ЖКХ", 0.9, (("ЖКХ", 0.9), ("дороги", 0.1)))
+    result = annotate(text, LEXICON, prediction=foreign, use_model=False)
+    assert (result.category_code, result.topic_source) == ("water.leak", "keywords")
