@@ -166,6 +166,14 @@ class DeadlinePolicy:
         """End of working hours on ``day`` in Almaty, as UTC."""
         return datetime.combine(day, self.rules.working_end, tzinfo=ALMATY).astimezone(UTC)
 
+    def close_of(self, day: date) -> datetime:
+        """End of working hours on ``day`` in Almaty, as UTC (for the SLA clocks)."""
+        return self._close_of(day)
+
+    def opening_of(self, day: date) -> datetime:
+        """Start of working hours on ``day`` in Almaty, as UTC."""
+        return datetime.combine(day, self.rules.working_start, tzinfo=ALMATY).astimezone(UTC)
+
     def appeal_type(self, code: str) -> AppealType:
         found = self.rules.appeal_types.get(code)
         if found is None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +16,7 @@ from core.db import session_factory
 from core.models import CalendarOverride
 from core.settings import get_settings
 from sla.policy import DeadlinePolicy, load_rules
+from sla.targets import TargetRules, load_targets, target_due
 
 _CACHE_TTL_S = 300.0
 _lock = threading.Lock()
@@ -61,3 +65,32 @@ def seed_calendar_overrides(session: Session) -> int:
     session.flush()
     reset_policy_cache()
     return added
+
+
+@lru_cache(maxsize=4)
+def _target_rules_at(path: Path) -> TargetRules:
+    return load_targets(path)
+
+
+def target_rules() -> TargetRules:
+    """The internal targets of ``data/sla_targets.yaml`` (read once per data directory)."""
+    return _target_rules_at(get_settings().data_dir / "sla_targets.yaml")
+
+
+def internal_target_due(
+    *,
+    received_at: datetime,
+    category_code: str | None,
+    urgency: str | None,
+    legal_due: datetime,
+    policy: DeadlinePolicy | None = None,
+) -> datetime:
+    """The city's internal target for an appeal, in Almaty working time, capped by the law."""
+    return target_due(
+        policy or deadline_policy(),
+        target_rules(),
+        received_at=received_at,
+        category_code=category_code,
+        urgency=urgency,
+        legal_due=legal_due,
+    )

@@ -1,0 +1,273 @@
+"""Named SLA actions on an appeal: pause and resume the clock, request and decide an
+extension, accept or return an answer at review.
+
+Status changes go through the lifecycle actions of ``intake.actions`` (extend, close,
+return_for_rework); the sla records (pauses, requests, reviews, the inbox) are kept by
+``sla.workflow``. The entry point commits; notifications are inbox rows in the same
+transaction, so they exist exactly when the change does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import now
+from core.errors import Conflict, PermissionDenied, ValidationFailed
+from core.models import Role, StaffUser
+from intake import actions
+from intake.lifecycle import OPEN_STATUSES, Status, check_transition
+from intake.models import Appeal
+from sla import texts, workflow
+from sla.clocks import shift_by_working_days
+from sla.models import AppealPause, ExtensionRequest, ReviewOutcome
+from sla.service import deadline_policy
+
+#: Who may pause the clock: the executor (own organization), the inspectors, the admin.
+_CLOCK_ROLES = (Role.EXECUTOR, Role.INSPECTOR, Role.ADMIN)
+
+
+def _own_organization(user: StaffUser, appeal: Appeal) -> None:
+    if user.role is Role.EXECUTOR and (
+        appeal.organization_id is None or appeal.organization_id != user.organization_id
+    ):
+        raise PermissionDenied(
+            "this appeal belongs to another organization", code="other_organization"
+        )
+
+
+def _text(
+    session: Session, key: str, appeal: Appeal, due: datetime | None, **kw: str
+) -> tuple[str, str]:
+    return texts.render(
+        key,
+        tracking_number=appeal.tracking_number,
+        category=workflow.category_names(session, appeal.category_code),
+        due=due,
+        reason_code=kw.get("reason_code"),
+    )
+
+
+# --- the clock ---------------------------------------------------------------------------
+
+
+def pause_clock(
+    session: Session, appeal: Appeal, *, user: StaffUser, reason_code: str, comment: str
+) -> AppealPause:
+    """Stop the clock (e.g. waiting for the citizen's clarification), with the reason."""
+    if user.role not in _CLOCK_ROLES:
+        raise PermissionDenied(
+            f"a {user.role.value} may not pause the clock", code="role_not_allowed"
+        )
+    _own_organization(user, appeal)
+    if appeal.status not in OPEN_STATUSES or appeal.due_at is None:
+        raise Conflict(
+            "only an open appeal with a deadline has a clock to pause",
+            code="clock_not_running",
+            status=appeal.status.value,
+        )
+    moment = now()
+    pause = workflow.start_pause(
+        session,
+        appeal_id=appeal.id,
+        reason_code=reason_code,
+        comment=comment,
+        by=user,
+        at=moment,
+    )
+    appeal.paused_at = moment
+    appeal.updated_at = moment
+    session.flush()
+    return pause
+
+
+def resume_clock(session: Session, appeal: Appeal, *, user: StaffUser | None) -> int:
+    """Start the clock again; the deadline and the target move by the working days paused.
+
+    Returns that number of working days. ``user`` None: the system resumed it (e.g. the
+    citizen's clarification arrived).
+    """
+    if user is not None:
+        if user.role not in _CLOCK_ROLES:
+            raise PermissionDenied(
+                f"a {user.role.value} may not resume the clock", code="role_not_allowed"
+            )
+        _own_organization(user, appeal)
+    moment = now()
+    _pause, days = workflow.end_pause(session, appeal_id=appeal.id, by=user, at=moment)
+    policy = deadline_policy()
+    if appeal.due_at is not None:
+        appeal.due_at = shift_by_working_days(policy, appeal.due_at, days)
+    if appeal.target_due_at is not None:
+        appeal.target_due_at = shift_by_working_days(policy, appeal.target_due_at, days)
+    appeal.paused_at = None
+    appeal.updated_at = moment
+    session.flush()
+    return days
+
+
+# --- extensions --------------------------------------------------------------------------
+
+
+def request_extension(
+    session: Session, appeal: Appeal, *, user: StaffUser, until: datetime, reason: str
+) -> ExtensionRequest:
+    """An executor asks for more time: a reason, at most two months from registration."""
+    if user.role not in (Role.EXECUTOR, Role.INSPECTOR, Role.ADMIN):
+        raise PermissionDenied(
+            f"a {user.role.value} may not request an extension", code="role_not_allowed"
+        )
+    _own_organization(user, appeal)
+    if until.tzinfo is None:
+        raise ValidationFailed("until must carry a timezone", code="naive_datetime")
+    if appeal.due_at is None:
+        raise ValidationFailed("the appeal has no deadline yet", code="not_registered")
+    check_transition(appeal.status, Status.EXTENDED)
+    request = workflow.request_extension(
+        session,
+        appeal_id=appeal.id,
+        organization_id=appeal.organization_id,
+        user=user,
+        reason=reason,
+        requested_until=until,
+        received_at=appeal.received_at,
+        current_due=appeal.due_at,
+    )
+    workflow.notify(
+        session,
+        kind="extension_requested",
+        appeal_id=appeal.id,
+        text=_text(session, "extension_requested", appeal, until),
+        organization_id=appeal.organization_id,
+        role="inspector",
+    )
+    return request
+
+
+def _request_and_appeal(
+    session: Session, request_id: int, user: StaffUser
+) -> tuple[ExtensionRequest, Appeal]:
+    request = workflow.get_extension_request(session, request_id, lock=True)
+    workflow.check_can_decide(request, user)
+    appeal = session.scalar(select(Appeal).where(Appeal.id == request.appeal_id))
+    assert appeal is not None  # the foreign key cascades
+    return request, appeal
+
+
+def approve_extension(
+    session: Session, request_id: int, *, user: StaffUser, comment: str | None = None
+) -> Appeal:
+    """An inspector approves: the appeal becomes EXTENDED with the new deadline, and the
+    citizen must be told within 3 working days (``extension_notice_due_at``)."""
+    request, appeal = _request_and_appeal(session, request_id, user)
+    why = request.reason if not (comment or "").strip() else f"{request.reason} ({comment})"
+    actions.extend(session, appeal, user=user, new_due=request.requested_until, reason=why)
+    workflow.mark_decided(session, request, user=user, approved=True, comment=comment)
+    workflow.notify(
+        session,
+        kind="extension_approved",
+        appeal_id=appeal.id,
+        text=_text(session, "extension_approved", appeal, appeal.due_at),
+        staff_user_id=request.requested_by_id,
+        organization_id=appeal.organization_id,
+    )
+    return appeal
+
+
+def refuse_extension(session: Session, request_id: int, *, user: StaffUser, comment: str) -> Appeal:
+    """An inspector refuses, saying why; the deadline stays."""
+    request, appeal = _request_and_appeal(session, request_id, user)
+    workflow.mark_decided(session, request, user=user, approved=False, comment=comment)
+    workflow.notify(
+        session,
+        kind="extension_refused",
+        appeal_id=appeal.id,
+        text=_text(session, "extension_refused", appeal, appeal.due_at),
+        staff_user_id=request.requested_by_id,
+        organization_id=appeal.organization_id,
+    )
+    return appeal
+
+
+# --- review ------------------------------------------------------------------------------
+
+
+def accept_answer(
+    session: Session, appeal: Appeal, *, user: StaffUser, comment: str | None = None
+) -> None:
+    """The inspector accepts the answer: the appeal is closed and the citizen sees it."""
+    check_transition(appeal.status, Status.CLOSED)
+    organization_id = appeal.organization_id
+    actions.close(session, appeal, user=user, reason=(comment or "").strip() or None)
+    workflow.record_review(
+        session,
+        appeal_id=appeal.id,
+        organization_id=organization_id,
+        reviewer=user,
+        outcome=ReviewOutcome.ACCEPTED,
+        reason=None,
+        comment=comment,
+    )
+
+
+def return_answer(
+    session: Session,
+    appeal: Appeal,
+    *,
+    user: StaffUser,
+    reason_code: str,
+    comment: str | None = None,
+) -> None:
+    """The inspector returns the answer for rework with a checklist reason; the return
+    counts against the organization whose answer it was."""
+    reason = workflow.parse_return_reason(reason_code, comment)
+    check_transition(appeal.status, Status.RETURNED)
+    note = (comment or "").strip()
+    actions.return_for_rework(
+        session, appeal, user=user, reason=f"{reason.value}: {note}" if note else reason.value
+    )
+    workflow.record_review(
+        session,
+        appeal_id=appeal.id,
+        organization_id=appeal.organization_id,
+        reviewer=user,
+        outcome=ReviewOutcome.RETURNED,
+        reason=reason,
+        comment=note,
+    )
+    appeal.returns_count = (appeal.returns_count or 0) + 1
+    workflow.notify(
+        session,
+        kind="answer_returned",
+        appeal_id=appeal.id,
+        text=_text(session, "answer_returned", appeal, appeal.due_at, reason_code=reason.value),
+        staff_user_id=appeal.answered_by_id,
+        organization_id=appeal.organization_id,
+        role=None if appeal.answered_by_id else "executor",
+    )
+    session.flush()
+
+
+def review_queue(
+    session: Session,
+    *,
+    user: StaffUser,
+    organization_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Appeal]:
+    """Answers waiting for an inspector, oldest answer first."""
+    if user.role not in (Role.INSPECTOR, Role.ADMIN, Role.ANALYST):
+        raise PermissionDenied("the review queue is for inspectors", code="role_not_allowed")
+    query = (
+        select(Appeal)
+        .where(Appeal.status == Status.ANSWERED)
+        .order_by(Appeal.answered_at, Appeal.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    if organization_id is not None:
+        query = query.where(Appeal.organization_id == organization_id)
+    return list(session.scalars(query))
