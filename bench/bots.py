@@ -1,0 +1,226 @@
+"""Telegram webhook updates handled per second, end to end.
+
+    python bench/bots.py [--appeals 60] [--concurrency 4] [--runs 3] [--mode auto|redis|inline]
+
+Each appeal is two real Bot API updates POSTed to the ASGI app's webhook (a text
+message, then the "Send" button's callback query), with the secret-token header:
+aiogram parses them, the conversation service stores the processed-update row and
+the appeal in PostgreSQL (its own schema, dropped afterwards), and the reply with
+the tracking number is sent to a local fake Bot API. ``concurrency`` chats write at
+once. Prints JSON with ``updates_per_s`` and ``appeals_per_s`` (median of the runs).
+
+- ``redis``: conversation state in Redis; the pipeline job (whose registration
+  triggers the notification service's receipt) is queued on RQ, no worker runs:
+  update in → appeal stored → receipt queued.
+- ``inline``: no Redis: state in memory and the pipeline (NLP, routing, the
+  receipt notification) runs in the request's process after each commit.
+- ``auto`` (default): ``redis`` when Redis answers, else ``inline``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the fake Bot API
+
+import httpx
+from sqlalchemy import func, select, text
+
+from core import db
+from core.migrate import upgrade
+from core.settings import Settings, override_settings
+
+ADMIN_URL = os.environ.get(
+    "CIVICDESK_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("CIVICDESK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+SECRET = "bench-webhook-secret-0123456789"  # noqa: S105 - the bench's own fake bot
+TEXTS = (
+    "Во дворе дома {n} на улице Абая не вывозят мусор третий день",
+    "На проспекте Достык у дома {n} не горят фонари, очень темно",
+    "Возле школы номер {n} большая яма на дороге, машины объезжают по тротуару",
+    "В подъезде дома {n} на Самале нет горячей воды с понедельника",
+)
+
+
+def schema_url(schema: str) -> str:
+    separator = "&" if "?" in ADMIN_URL else "?"
+    return f"{ADMIN_URL}{separator}options=-csearch_path%3D{schema}"
+
+
+def redis_available() -> bool:
+    try:
+        from redis import Redis
+
+        Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception:
+        return False
+    return True
+
+
+async def one_run(
+    app: Any, fake: Any, *, appeals: int, concurrency: int, base_chat: int
+) -> dict[str, float]:
+    from fakes import telegram_bot_api as tg
+
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+
+        async def post(update: dict[str, Any]) -> None:
+            response = await client.post("/webhooks/telegram", json=update, headers=headers)
+            response.raise_for_status()
+
+        chats = [base_chat + i for i in range(concurrency)]
+        # Not timed: each chat picks its language once.
+        await asyncio.gather(
+            *(post(tg.callback_update(fake.next_update_id(), "lang:ru", user_id=c)) for c in chats)
+        )
+        per_chat = [appeals // concurrency + (i < appeals % concurrency) for i in range(len(chats))]
+
+        async def chat(user_id: int, count: int) -> None:
+            for n in range(count):
+                body = TEXTS[n % len(TEXTS)].format(n=n + 1)
+                await post(tg.text_update(fake.next_update_id(), body, user_id=user_id))
+                await post(tg.callback_update(fake.next_update_id(), "draft:send", user_id=user_id))
+
+        receipts_before = sum("отслеживания" in m["text"] for m in fake.sent())
+        started = time.perf_counter()
+        await asyncio.gather(*(chat(c, k) for c, k in zip(chats, per_chat, strict=True)))
+        elapsed = time.perf_counter() - started
+        receipts = sum("отслеживания" in m["text"] for m in fake.sent()) - receipts_before
+    return {
+        "updates_per_s": round(2 * appeals / elapsed, 1),
+        "appeals_per_s": round(appeals / elapsed, 1),
+        "receipts": receipts,
+        "seconds": round(elapsed, 2),
+    }
+
+
+def bench(mode: str, args: argparse.Namespace) -> dict[str, Any]:
+    from fakes.telegram_bot_api import FakeTelegramBotAPI
+
+    from channels.telegram.bot import close_runtimes
+    from civicdesk.app import create_app
+    from intake.models import Appeal, Channel
+
+    schema = f"civicdesk_bench_bots_{uuid.uuid4().hex[:8]}"
+    admin = db.make_engine(ADMIN_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = schema_url(schema)
+    results: list[dict[str, float]] = []
+    fake = FakeTelegramBotAPI().start()
+    settings = Settings(
+        environment="test",
+        database_url=url,
+        redis_url=REDIS_URL if mode == "redis" else None,
+        queue_name=f"civicdesk-bench-{schema}",
+        telegram_bot_token=fake.token,
+        telegram_webhook_secret=SECRET,
+        telegram_api_base=fake.base_url,
+        log_level="WARNING",
+    )
+    try:
+        with override_settings(settings):
+            upgrade(url)
+            db.configure(settings)
+            from civicdesk.bootstrap import load_all_reference
+
+            with db.transaction() as session:
+                load_all_reference(session, settings)
+            app = create_app(settings)
+
+            async def runs() -> None:
+                warm = min(8, args.appeals)
+                await one_run(app, fake, appeals=warm, concurrency=1, base_chat=500_000_000)
+                for run in range(args.runs):
+                    results.append(
+                        await one_run(
+                            app,
+                            fake,
+                            appeals=args.appeals,
+                            concurrency=args.concurrency,
+                            base_chat=600_000_000 + run * 1000,
+                        )
+                    )
+                await close_runtimes()
+
+            asyncio.run(runs())
+            with db.transaction() as session:
+                stored = session.scalar(
+                    select(func.count())
+                    .select_from(Appeal)
+                    .where(Appeal.channel == Channel.TELEGRAM)
+                )
+    finally:
+        fake.stop()
+        db.get_engine().dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+        if mode == "redis":
+            _clean_redis(settings)
+    expected = min(8, args.appeals) + args.appeals * args.runs
+    return {
+        "mode": mode,
+        "state": "redis" if mode == "redis" else "memory",
+        "jobs": "rq (queued, no worker)" if mode == "redis" else "inline",
+        "updates_per_s": statistics.median(r["updates_per_s"] for r in results),
+        "appeals_per_s": statistics.median(r["appeals_per_s"] for r in results),
+        "appeals_stored": stored,
+        "appeals_expected": expected,
+        "receipts_sent": sum(int(r["receipts"]) for r in results),
+        "per_run": results,
+    }
+
+
+def _clean_redis(settings: Settings) -> None:
+    from redis import Redis
+
+    connection = Redis.from_url(REDIS_URL)
+    for key in connection.scan_iter(f"{settings.queue_name}*"):
+        connection.delete(key)
+    for key in connection.scan_iter(f"rq:*{settings.queue_name}*"):
+        connection.delete(key)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--appeals", type=int, default=60, help="appeals per run (2 updates each)")
+    parser.add_argument("--concurrency", type=int, default=4, help="chats writing at once")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--mode", choices=["auto", "redis", "inline", "both"], default="auto")
+    args = parser.parse_args()
+    if args.mode == "auto":
+        modes = ["redis"] if redis_available() else ["inline"]
+    elif args.mode == "both":
+        modes = ["redis", "inline"] if redis_available() else ["inline"]
+    else:
+        modes = [args.mode]
+    reports = [bench(mode, args) for mode in modes]
+    summary: dict[str, Any] = {
+        "benchmark": "bots",
+        "path": "Telegram webhook → aiogram → conversation → PostgreSQL → reply",
+        "appeals_per_run": args.appeals,
+        "concurrency": args.concurrency,
+        "runs": args.runs,
+        "updates_per_s": reports[0]["updates_per_s"],
+        "modes": reports,
+    }
+    print(json.dumps(summary, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""Where a conversation's unfinished state lives between messages (a draft, a pending rating).
+
+Redis with a TTL when the deployment has Redis (several web processes share it), a
+process-local dict otherwise (the embedded default). Durable facts (language, phone,
+processed updates) are in the database, not here: losing this state only loses a draft.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any, Protocol
+
+from core.settings import Settings
+
+State = dict[str, Any]
+
+
+class StateStore(Protocol):
+    def get(self, key: str) -> State | None: ...
+
+    def put(self, key: str, state: State) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class MemoryStateStore:
+    """Process-local, with the same expiry as Redis (checked on read)."""
+
+    def __init__(self, ttl_s: int = 24 * 3600) -> None:
+        self._ttl_s = ttl_s
+        self._items: dict[str, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> State | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if item[0] < time.monotonic():
+                del self._items[key]
+                return None
+            value: State = json.loads(item[1])
+            return value
+
+    def put(self, key: str, state: State) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic() + self._ttl_s, json.dumps(state))
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+
+class RedisStateStore:
+    def __init__(self, url: str, *, ttl_s: int = 24 * 3600, prefix: str = "civicdesk") -> None:
+        from redis import Redis
+
+        self._redis = Redis.from_url(url)
+        self._ttl_s = ttl_s
+        self._prefix = f"{prefix}:bot-state:"
+
+    def get(self, key: str) -> State | None:
+        raw = self._redis.get(self._prefix + key)
+        if raw is None:
+            return None
+        value: State = json.loads(raw)
+        return value
+
+    def put(self, key: str, state: State) -> None:
+        self._redis.set(self._prefix + key, json.dumps(state), ex=self._ttl_s)
+
+    def delete(self, key: str) -> None:
+        self._redis.delete(self._prefix + key)
+
+
+_stores: dict[tuple[str, str, int, str], StateStore] = {}
+
+
+def state_store(settings: Settings) -> StateStore:
+    """The store these settings ask for (one per process and configuration)."""
+    backend = settings.bot_state_backend
+    if backend == "auto":
+        backend = "redis" if settings.redis_url else "memory"
+    key = (backend, settings.redis_url or "", settings.bot_state_ttl_s, settings.queue_name)
+    if key not in _stores:
+        if backend == "redis":
+            if not settings.redis_url:
+                raise ValueError("CIVICDESK_BOT_STATE_BACKEND=redis needs CIVICDESK_REDIS_URL")
+            _stores[key] = RedisStateStore(
+                settings.redis_url, ttl_s=settings.bot_state_ttl_s, prefix=settings.queue_name
+            )
+        else:
+            _stores[key] = MemoryStateStore(settings.bot_state_ttl_s)
+    return _stores[key]

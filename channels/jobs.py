@@ -1,0 +1,173 @@
+"""RQ jobs of the channels: turn domain events into notifications, and deliver them.
+
+Top-level functions taking ids (JSON serializer). Each owns its transactions:
+services flush, these commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from channels import notifications
+from channels.rate_limit import limiter
+from channels.senders import ChannelSender, DeliveryError
+from core import db, events, jobs
+from core.settings import get_settings
+from intake import actions
+from intake.lifecycle import ANSWER_VISIBLE
+from intake.models import Appeal
+from ratings import answers
+from ratings.models import AnswerRating
+
+log = logging.getLogger(__name__)
+
+
+def handle_events(event_list: list[dict[str, Any]], *, outbox_id: int | None = None) -> int:
+    """The subscriber of ``core.events``: notifications for status changes, reopen on low
+    ratings. Returns how many notifications it queued."""
+    with db.transaction() as session:
+        if not jobs.claim(session, outbox_id):
+            return 0
+        for event in event_list:
+            if event.get("name") == events.LOW_RATING:
+                reopen_after_low_rating(session, rating_id=int(event["rating_id"]))
+        return len(notifications.create_for_events(session, event_list))
+
+
+def reopen_after_low_rating(session: Session, *, rating_id: int) -> bool:
+    """Reopen the appeal if ``ratings.answers.should_reopen`` says so and the rated answer
+    is still the appeal's answer; the status change goes through the lifecycle action."""
+    rating = session.get(AnswerRating, rating_id)
+    if rating is None or not answers.should_reopen(rating):
+        return False
+    appeal = session.get(Appeal, rating.appeal_id)
+    if appeal is None or appeal.status not in ANSWER_VISIBLE:
+        return False
+    if appeal.answered_at != rating.answered_at:
+        return False
+    actions.reopen_on_low_rating(
+        session, appeal, reason=f"the citizen rated the answer {rating.score} of 5"
+    )
+    answers.mark_reopened(session, rating)
+    return True
+
+
+def _close(sender: object) -> None:
+    close = getattr(sender, "close", None)
+    if callable(close):
+        close()
+
+
+def deliver(notification_ids: list[int], *, outbox_id: int | None = None) -> int:
+    """Deliver these notifications (each at most once); returns how many were sent."""
+    if outbox_id is not None:
+        with db.transaction() as session:
+            # Marks the outbox row done; each notification's own claim prevents double sends.
+            if not jobs.claim(session, outbox_id):
+                return 0
+    senders: dict[str, ChannelSender | None] = {}
+    batch = get_settings().notify_batch_size
+    sent = 0
+    try:
+        for start in range(0, len(notification_ids), batch):
+            outcomes = deliver_batch(notification_ids[start : start + batch], senders)
+            sent += sum(1 for outcome in outcomes.values() if outcome == "sent")
+    finally:
+        for transport in senders.values():
+            _close(transport)
+    return sent
+
+
+def deliver_batch(
+    notification_ids: list[int], senders: dict[str, ChannelSender | None]
+) -> dict[int, str]:
+    """Claim a batch (one commit), send each through its channel's rate limit, record the
+    outcomes (one commit): "sent", "retry" or "failed" per claimed id.
+
+    Two commits per batch instead of two per message. A crash while sending leaves the
+    batch's unrecorded rows "sending": the sweep fails them ("interrupted") rather than
+    risk a second copy, so the batch (about a second of sending) bounds what a crash costs.
+    """
+    with db.transaction() as session:
+        claimed = notifications.claim_many(session, notification_ids)
+    results: list[tuple[notifications.Claimed, str | DeliveryError]] = []
+    for item in claimed:
+        channel = item.message.channel
+        if channel not in senders:
+            senders[channel] = notifications.sender(channel)
+        transport = senders[channel]
+        try:
+            if transport is None:
+                raise DeliveryError(f"no transport for channel {channel}", retryable=True)
+            limiter().acquire(channel)
+            results.append((item, transport.send(item.message)))
+        except DeliveryError as error:
+            results.append((item, error))
+        except Exception as error:
+            # An unexpected transport error: retryable, and never left "sending".
+            log.exception(
+                "notification %s: unexpected error from the transport", item.notification_id
+            )
+            results.append((item, DeliveryError(type(error).__name__, retryable=True)))
+    outcomes: dict[int, str] = {}
+    retries: list[tuple[int, int]] = []
+    with db.transaction() as session:
+        sent = [
+            (item.notification_id, str(r or ""))
+            for item, r in results
+            if not isinstance(r, DeliveryError)
+        ]
+        notifications.record_sent_many(session, sent)
+        outcomes.update((notification_id, "sent") for notification_id, _ in sent)
+        for item, result in results:
+            if not isinstance(result, DeliveryError):
+                continue
+            delay = notifications.record_failure(
+                session, item.notification_id, attempt=item.attempt, error=result
+            )
+            log.warning(
+                "notification %s attempt %s on %s failed (%s); retry in %s s",
+                item.notification_id,
+                item.attempt,
+                item.message.channel,
+                "retryable" if result.retryable else "permanent",
+                delay,
+            )
+            outcomes[item.notification_id] = "failed" if delay is None else "retry"
+            if delay is not None:
+                retries.append((item.notification_id, delay))
+    for notification_id, delay in retries:
+        _schedule_retry(notification_id, delay)
+    return outcomes
+
+
+def _schedule_retry(notification_id: int, delay_s: int) -> None:
+    """With RQ, the worker's scheduler runs the retry when due; inline, the sweep does."""
+    settings = get_settings()
+    if settings.jobs_inline:
+        return
+    try:
+        jobs.queue(settings).enqueue_in(
+            timedelta(seconds=delay_s),
+            notifications.DELIVER_JOB,
+            [notification_id],
+            job_timeout=jobs.JOB_TIMEOUT_S,
+            result_ttl=600,
+        )
+    except Exception:
+        # The row is pending with its next_attempt_at: the sweep will pick it up.
+        log.exception("could not schedule the retry of notification %s", notification_id)
+
+
+def sweep_notifications(limit: int = 500) -> int:
+    """Deliver what is due (retries, rows a lost job left) and fail interrupted sends.
+
+    Run periodically by the worker, or ``civicdesk notifications sweep``.
+    """
+    with db.transaction() as session:
+        due = notifications.sweep(session, limit=limit)
+    return deliver(due) if due else 0

@@ -1,0 +1,252 @@
+"""The portal and mobile-app services: file, follow, rate and attach, by tracking number.
+
+The JSON API (``channels.portal_api``) is a thin layer over these functions and
+over ``intake.submit`` / ``ratings.answers``, the same ones the bots and the
+staff pages use.
+
+"My appeals" works with a *citizen token*: minted by us (HMAC-signed with the
+deployment's secret), handed to the app with its first appeal, and sent back in
+``X-Citizen-Token``. It lists the appeals filed with that token only. Listing by
+phone would need a one-time code sent by SMS, which this deployment has no
+transport for; without it, a phone number proves nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from channels.attachments import attachments_of
+from channels.portal_models import Attachment, PortalTokenAppeal
+from core.db import dialect_insert, table_of
+from core.errors import NotAuthenticated, ValidationFailed
+from core.settings import get_settings
+from intake import service
+from intake.lifecycle import ANSWER_VISIBLE, Status
+from intake.models import Appeal, Channel
+from intake.schemas import CitizenContact, IncomingContact, Language
+from intake.views import public_view
+from ratings import answers
+from ratings.models import AnswerRating
+
+TOKEN_VERSION = "ct1"  # noqa: S105 - a format tag, not a secret
+MIN_IDEMPOTENCY_KEY = 16
+
+
+class PortalSubmission(BaseModel):
+    """An appeal from the mobile app or a third-party front end."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    channel: Literal["portal", "mobile"] = "mobile"
+    text: str = Field(max_length=20000)
+    language: Language | None = None
+    appeal_type: str | None = Field(default=None, max_length=32)
+    category_code: str | None = Field(default=None, max_length=96)
+    district_code: str | None = Field(default=None, max_length=32)
+    address: str | None = Field(default=None, max_length=300)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    citizen: CitizenContact = Field(default_factory=CitizenContact)
+
+
+class PortalReceipt(BaseModel):
+    tracking_number: str
+    status: Status
+    created: bool = Field(description="False when this idempotency key was already used")
+    citizen_token: str = Field(description="Send it back as X-Citizen-Token for 'my appeals'")
+    status_url: str
+
+
+class AttachmentView(BaseModel):
+    id: int
+    content_type: str
+    size_bytes: int
+    sha256: str
+    name: str | None
+    created_at: datetime
+
+
+class RatingView(BaseModel):
+    score: int
+    comment: str | None
+    rated_at: datetime
+
+
+class PortalAppealView(BaseModel):
+    """The public view (no personal data) plus what the app needs to offer next."""
+
+    tracking_number: str
+    status: Status
+    status_label: str
+    received_at: datetime
+    registered_on: date | None
+    due_at: datetime | None
+    category: str | None
+    organization: str | None
+    answer: str | None
+    answered_at: datetime | None
+    can_rate: bool
+    rating: RatingView | None
+    attachments: int
+
+
+class RatingRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    score: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=4000)
+    channel: Literal["portal", "mobile"] = "mobile"
+
+
+# --- citizen tokens ---------------------------------------------------------------------
+
+
+def _signature(body: str) -> str:
+    key = get_settings().secret_key.encode()
+    digest = hmac.new(key, f"{TOKEN_VERSION}.{body}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode().rstrip("=")
+
+
+def mint_token() -> str:
+    body = secrets.token_urlsafe(24)
+    return f"{TOKEN_VERSION}.{body}.{_signature(body)}"
+
+
+def check_token(token: str) -> str:
+    """The token's hash, if we minted it; otherwise 401 (a made-up token lists nothing)."""
+    version, _, rest = token.strip().partition(".")
+    body, _, signature = rest.partition(".")
+    if version != TOKEN_VERSION or not body or not hmac.compare_digest(signature, _signature(body)):
+        raise NotAuthenticated("the citizen token is not valid", code="bad_citizen_token")
+    return hashlib.sha256(token.strip().encode()).hexdigest()
+
+
+def _external_id(idempotency_key: str | None, token_hash: str | None) -> str | None:
+    """The submit key: scoped to the token when there is one, so two apps choosing the same
+    key never see each other's appeal; a key without a token must be long (a UUID)."""
+    if not idempotency_key:
+        return None
+    key = idempotency_key.strip()
+    if token_hash is not None:
+        return "pt:" + hashlib.sha256(f"{token_hash}:{key}".encode()).hexdigest()[:48]
+    if len(key) < MIN_IDEMPOTENCY_KEY:
+        raise ValidationFailed(
+            f"an Idempotency-Key needs at least {MIN_IDEMPOTENCY_KEY} characters (use a UUID)",
+            code="weak_idempotency_key",
+        )
+    return "pk:" + key[:120]
+
+
+# --- services ----------------------------------------------------------------------------
+
+
+def file_appeal(
+    session: Session,
+    *,
+    submission: PortalSubmission,
+    idempotency_key: str | None,
+    citizen_token: str | None,
+) -> PortalReceipt:
+    """Submit through ``intake.submit`` and link the appeal to the citizen token."""
+    token_hash = check_token(citizen_token) if citizen_token else None
+    external_id = _external_id(idempotency_key, token_hash)
+    token = citizen_token.strip() if citizen_token else mint_token()
+    token_hash = token_hash or hashlib.sha256(token.encode()).hexdigest()
+    contact = IncomingContact(
+        channel=Channel(submission.channel),
+        external_id=external_id,
+        **submission.model_dump(exclude={"channel"}),
+    )
+    result = service.submit(session, contact)
+    session.execute(
+        dialect_insert(session.get_bind().dialect.name, table_of(PortalTokenAppeal))
+        .values(token_hash=token_hash, appeal_id=result.appeal_id)
+        .on_conflict_do_nothing(index_elements=["token_hash", "appeal_id"])
+    )
+    return PortalReceipt(
+        tracking_number=result.tracking_number,
+        status=result.status,
+        created=result.created,
+        citizen_token=token,
+        status_url=f"/api/v1/portal/appeals/{result.tracking_number}",
+    )
+
+
+def _rating_of(session: Session, appeal: Appeal) -> AnswerRating | None:
+    if appeal.answered_at is None:
+        return None
+    return session.scalar(
+        select(AnswerRating).where(
+            AnswerRating.appeal_id == appeal.id, AnswerRating.answered_at == appeal.answered_at
+        )
+    )
+
+
+def appeal_view(session: Session, appeal: Appeal, language: str) -> PortalAppealView:
+    public = public_view(session, appeal, language)
+    rating = _rating_of(session, appeal) if appeal.status in ANSWER_VISIBLE else None
+    return PortalAppealView(
+        **public.model_dump(),
+        can_rate=appeal.status in ANSWER_VISIBLE and appeal.answered_at is not None,
+        rating=(
+            RatingView(score=rating.score, comment=rating.comment, rated_at=rating.rated_at)
+            if rating
+            else None
+        ),
+        attachments=len(attachments_of(session, appeal_id=appeal.id)),
+    )
+
+
+def track(session: Session, *, tracking_number: str, language: str) -> PortalAppealView:
+    return appeal_view(session, service.get_by_tracking_number(session, tracking_number), language)
+
+
+def rate(
+    session: Session, *, tracking_number: str, request: RatingRequest, language: str
+) -> PortalAppealView:
+    """Anyone holding the (unguessable) tracking number sees the answer, so may rate it."""
+    appeal = service.get_by_tracking_number(session, tracking_number)
+    answers.rate_answer(
+        session,
+        appeal_id=appeal.id,
+        score=request.score,
+        comment=request.comment,
+        channel=request.channel,
+    )
+    return appeal_view(session, appeal, language)
+
+
+def my_appeals(
+    session: Session, *, citizen_token: str | None, language: str, limit: int = 50
+) -> list[PortalAppealView]:
+    if not citizen_token:
+        raise NotAuthenticated("send the X-Citizen-Token header", code="citizen_token_required")
+    token_hash = check_token(citizen_token)
+    appeals = session.scalars(
+        select(Appeal)
+        .join(PortalTokenAppeal, PortalTokenAppeal.appeal_id == Appeal.id)
+        .where(PortalTokenAppeal.token_hash == token_hash)
+        .order_by(Appeal.received_at.desc(), Appeal.id.desc())
+        .limit(limit)
+    ).all()
+    return [appeal_view(session, appeal, language) for appeal in appeals]
+
+
+def attachment_view(attachment: Attachment) -> AttachmentView:
+    return AttachmentView(
+        id=attachment.id,
+        content_type=attachment.content_type,
+        size_bytes=attachment.size_bytes,
+        sha256=attachment.sha256,
+        name=attachment.original_name,
+        created_at=attachment.created_at,
+    )

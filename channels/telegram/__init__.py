@@ -1,0 +1,1 @@
+"""Telegram: aiogram router and handlers, webhook and polling runtime, Bot API sender."""

@@ -1,0 +1,1 @@
+"""WhatsApp Business Cloud API: webhook parsing and signatures, Graph API sender."""

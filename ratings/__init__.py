@@ -1,0 +1,1 @@
+"""Ratings: citizens' ratings of answers and callers' ratings of operators."""

@@ -1,0 +1,277 @@
+"""The WhatsApp bot end to end against a local Graph API that sends signed webhooks.
+
+The fake plays Meta: it signs each webhook with the app secret, POSTs it to our
+app, receives our replies on ``/<version>/<phone-number-id>/messages`` and, like
+the real service, refuses free-form messages outside the 24-hour window (131047).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fakes import whatsapp_graph_api as wa
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from channels.models import BotContact, BotMedia
+from channels.senders import Button, OutboundMessage
+from channels.whatsapp import webhook as wa_webhook
+from channels.whatsapp.sender import WhatsAppSender
+from core import db
+from core.clock import now
+from core.settings import Settings, override_settings
+from intake import actions
+from intake.models import Appeal, Channel, Citizen
+
+APPEAL_TEXT = "На остановке у ТРЦ Мега сломан навес, люди стоят под дождём"
+
+
+@pytest.fixture
+def graph() -> Iterator[wa.FakeWhatsAppGraphAPI]:
+    with wa.FakeWhatsAppGraphAPI() as server:
+        yield server
+
+
+@pytest.fixture
+def wa_settings(settings: Settings, graph: wa.FakeWhatsAppGraphAPI) -> Iterator[Settings]:
+    current = settings.model_copy(
+        update={
+            "whatsapp_verify_token": wa.VERIFY_TOKEN,
+            "whatsapp_app_secret": wa.APP_SECRET,
+            "whatsapp_access_token": wa.ACCESS_TOKEN,
+            "whatsapp_phone_number_id": wa.PHONE_NUMBER_ID,
+            "whatsapp_graph_base": graph.graph_base,
+            "bot_state_backend": "memory",
+        }
+    )
+    with override_settings(current):
+        yield current
+
+
+@pytest.fixture
+def client(connection: Connection, wa_settings: Settings) -> Iterator[TestClient]:
+    from civicdesk.app import create_app
+
+    app = create_app(wa_settings)
+    db._session_factory = sessionmaker(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def _deliver(graph: wa.FakeWhatsAppGraphAPI, client: TestClient, *messages: Any) -> Any:
+    response = graph.deliver(client, wa.webhook(messages=list(messages)))
+    assert response.status_code == 200, response.text
+    return response
+
+
+def _last_text(graph: wa.FakeWhatsAppGraphAPI) -> str:
+    last = graph.sent()[-1]
+    if last["type"] == "text":
+        return str(last["text"]["body"])
+    return str(last["interactive"]["body"]["text"])
+
+
+def _choices(request: dict[str, Any]) -> list[str]:
+    interactive = request["interactive"]
+    if interactive["type"] == "button":
+        return [b["reply"]["id"] for b in interactive["action"]["buttons"]]
+    return [r["id"] for s in interactive["action"]["sections"] for r in s["rows"]]
+
+
+def test_verification_handshake(client: TestClient) -> None:
+    ok = client.get(
+        "/webhooks/whatsapp",
+        params={
+            "hub.mode": "subscribe",
+            "hub.verify_token": wa.VERIFY_TOKEN,
+            "hub.challenge": "1158201444",
+        },
+    )
+    assert (ok.status_code, ok.text) == (200, "1158201444")
+    wrong = client.get(
+        "/webhooks/whatsapp",
+        params={"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "1"},
+    )
+    assert wrong.status_code == 403
+
+
+def test_filing_text_image_location(
+    client: TestClient, graph: wa.FakeWhatsAppGraphAPI, session: Session
+) -> None:
+    _deliver(graph, client, wa.text(APPEAL_TEXT))
+    assert _choices(graph.sent("interactive")[-1]) == ["lang:ru", "lang:kk"]
+    _deliver(graph, client, wa.button_reply("lang:ru", "Русский"))
+    assert "draft:send" in _choices(graph.sent()[-1])  # the first text was kept as the draft
+    _deliver(graph, client, wa.image(caption="Вот так выглядит навес"))
+    _deliver(graph, client, wa.location(43.2020, 76.8925))
+    confirm = wa.button_reply("draft:send", "Отправить")
+    _deliver(graph, client, confirm)
+    appeal = session.scalar(select(Appeal).where(Appeal.external_id == confirm["id"]))
+    assert appeal is not None
+    assert appeal.channel == Channel.WHATSAPP
+    assert appeal.tracking_number in _last_text(graph)
+    assert (appeal.latitude, appeal.longitude) == (pytest.approx(43.2020), pytest.approx(76.8925))
+    assert "навес" in appeal.text
+    citizen = session.get(Citizen, appeal.citizen_id)
+    assert citizen is not None and citizen.phone_e164 == "+" + wa.WA_ID  # the wa_id is the phone
+    media = session.scalars(select(BotMedia).where(BotMedia.appeal_id == appeal.id)).all()
+    assert [(m.channel, m.reference) for m in media] == [("whatsapp", "1003383421387256")]
+    # Every reply respected Graph's limits (the fake refuses anything else).
+    assert all(r["to"] == wa.WA_ID for r in graph.sent())
+
+    _deliver(graph, client, wa.button_reply("menu:mine", "Мои обращения"))
+    assert appeal.tracking_number in _last_text(graph)
+
+
+def test_bad_signatures_are_refused(client: TestClient, graph: wa.FakeWhatsAppGraphAPI) -> None:
+    raw = json.dumps(wa.webhook(messages=[wa.text(APPEAL_TEXT)])).encode()
+    forged = client.post(
+        "/webhooks/whatsapp",
+        content=raw,
+        headers={"X-Hub-Signature-256": "sha256=" + "0" * 64},
+    )
+    unsigned = client.post("/webhooks/whatsapp", content=raw)
+    other_secret = wa.FakeWhatsAppGraphAPI(app_secret="someone-elses-secret")
+    tampered = client.post(
+        "/webhooks/whatsapp", content=raw, headers={"X-Hub-Signature-256": other_secret.sign(raw)}
+    )
+    assert {forged.status_code, unsigned.status_code, tampered.status_code} == {401}
+    assert graph.sent() == []
+
+
+def test_malformed_payloads(client: TestClient, graph: wa.FakeWhatsAppGraphAPI) -> None:
+    raw = b'{"object": "whatsapp_business_account", "entry": ['
+    broken = client.post(
+        "/webhooks/whatsapp", content=raw, headers={"X-Hub-Signature-256": graph.sign(raw)}
+    )
+    assert broken.status_code == 400
+    shapeless = json.dumps({"object": "page"}).encode()
+    wrong_shape = client.post(
+        "/webhooks/whatsapp",
+        content=shapeless,
+        headers={"X-Hub-Signature-256": graph.sign(shapeless)},
+    )
+    assert wrong_shape.status_code == 400
+    # Delivery statuses only: nothing to say back, 200.
+    statuses = graph.deliver(client, wa.webhook(statuses=[wa.status("wamid.X", "read")]))
+    assert statuses.status_code == 200
+    assert graph.sent() == []
+
+
+def test_redelivered_message_gives_one_appeal_and_one_reply(
+    client: TestClient, graph: wa.FakeWhatsAppGraphAPI, session: Session
+) -> None:
+    _deliver(graph, client, wa.button_reply("lang:ru"))
+    _deliver(graph, client, wa.text(APPEAL_TEXT))
+    confirm = wa.button_reply("draft:send")
+    _deliver(graph, client, confirm)
+    after_first = graph.sent()
+    _deliver(graph, client, confirm)  # Meta retries a webhook it thinks was lost
+    assert graph.sent() == after_first
+    count = session.scalar(
+        select(func.count()).select_from(Appeal).where(Appeal.external_id == confirm["id"])
+    )
+    assert count == 1
+
+
+def test_unsupported_message_gets_a_polite_reply(
+    client: TestClient, graph: wa.FakeWhatsAppGraphAPI
+) -> None:
+    _deliver(graph, client, wa.button_reply("lang:kk"))
+    _deliver(graph, client, wa.sticker())
+    assert "қабылдай алмаймын" in _last_text(graph)
+
+
+def test_rating_from_a_list_reply_is_stored(
+    client: TestClient, graph: wa.FakeWhatsAppGraphAPI, session: Session, make_user: Any
+) -> None:
+    from ratings.answers import rating_for
+
+    _deliver(graph, client, wa.button_reply("lang:ru"))
+    _deliver(graph, client, wa.text(APPEAL_TEXT))
+    confirm = wa.button_reply("draft:send")
+    _deliver(graph, client, confirm)
+    appeal = session.scalar(select(Appeal).where(Appeal.external_id == confirm["id"]))
+    assert appeal is not None
+    admin, _ = make_user("admin")
+    actions.quick_answer(session, appeal, user=admin, text="Навес заменят до конца недели.")
+    session.commit()
+    _deliver(graph, client, wa.list_reply(f"rate:{appeal.tracking_number}:2", "2"))
+    _deliver(graph, client, wa.text("Долго, но спасибо"))
+    session.expire_all()
+    rating = rating_for(session, appeal_id=appeal.id)
+    assert rating is not None
+    assert (rating.score, rating.comment, rating.channel) == (2, "Долго, но спасибо", "whatsapp")
+
+
+def _sender(wa_settings: Settings) -> WhatsAppSender:
+    return WhatsAppSender.from_settings(wa_settings)
+
+
+def _rating_request(tracking: str) -> OutboundMessage:
+    return OutboundMessage(
+        channel="whatsapp",
+        address=wa.WA_ID,
+        text=f"Оцените ответ на обращение {tracking}",
+        language="kk",
+        buttons=tuple(Button(f"rate:{tracking}:{n}", str(n)) for n in range(1, 6)),
+        template="civicdesk_rating_request",
+        template_parameters=(tracking,),
+    )
+
+
+def test_inside_the_window_five_choices_go_as_a_list(
+    client: TestClient, graph: wa.FakeWhatsAppGraphAPI, wa_settings: Settings
+) -> None:
+    _deliver(graph, client, wa.button_reply("lang:kk"))  # the citizen wrote: window open
+    sender = _sender(wa_settings)
+    assert sender.send(_rating_request("2611-ABCDEFGH")).startswith("wamid.")
+    sent = graph.sent()[-1]
+    assert sent["interactive"]["type"] == "list"
+    assert _choices(sent) == [f"rate:2611-ABCDEFGH:{n}" for n in range(1, 6)]
+    sender.close()
+
+
+def test_outside_the_24_hour_window_the_template_is_sent(
+    client: TestClient, graph: wa.FakeWhatsAppGraphAPI, wa_settings: Settings, session: Session
+) -> None:
+    _deliver(graph, client, wa.button_reply("lang:kk"))
+    contact = session.scalar(select(BotContact).where(BotContact.address == wa.WA_ID))
+    assert contact is not None
+    contact.last_inbound_at = now() - timedelta(hours=25)
+    session.commit()
+    graph.last_user_message[wa.WA_ID] = time.time() - 25 * 3600
+    sender = _sender(wa_settings)
+    sender.send(_rating_request("2611-ABCDEFGH"))
+    sent = graph.sent()[-1]
+    assert sent["type"] == "template"
+    template = sent["template"]
+    assert (template["name"], template["language"]) == ("civicdesk_rating_request", {"code": "kk"})
+    assert template["components"][0]["parameters"] == [{"type": "text", "text": "2611-ABCDEFGH"}]
+    quick_replies = [c["parameters"][0]["payload"] for c in template["components"][1:]]
+    assert quick_replies == [f"rate:2611-ABCDEFGH:{n}" for n in range(1, 6)]
+    # Our record thinks the window is open but WhatsApp says it closed: template then.
+    contact.last_inbound_at = now()
+    session.commit()
+    before = len(graph.sent())
+    sender.send(_rating_request("2611-ABCDEFGH"))
+    assert [r["type"] for r in graph.sent()[before:]] == ["template"]
+    sender.close()
+
+
+def test_template_quick_reply_press_comes_back_as_a_button(
+    client: TestClient, graph: wa.FakeWhatsAppGraphAPI
+) -> None:
+    message = wa.text("x")
+    message.pop("text")
+    message.update(type="button", button={"payload": "menu:mine", "text": "Мои обращения"})
+    inbound = wa_webhook.parse(wa.webhook(messages=[message]))[0][0]
+    assert (inbound.kind, inbound.payload) == ("button", "menu:mine")
