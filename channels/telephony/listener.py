@@ -1,0 +1,156 @@
+"""``civicdesk ami listen``: the AMI session, the event pipeline, QueueSummary polling, callbacks.
+
+Async edges stay thin: panoramisk's callback only puts the event on a queue; a consumer
+drains it in batches and runs the synchronous pipeline (DB work) in a thread, then the
+screen-pops go out after commit. If the database is down, the batch is kept and tried
+again (events are idempotent, so a retried batch is harmless).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from channels.telephony.ami import AmiClient, AmiUnavailable
+from channels.telephony.originate import (
+    AmiGateway,
+    OriginateRequest,
+    claim_requested,
+    mark_failed,
+)
+from channels.telephony.pipeline import EventPipeline
+from channels.telephony.screen_pop import screen_pop_bus
+from core import db
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+BATCH = 200
+CALLBACK_POLL_S = 1.0
+
+
+class AmiListener:
+    def __init__(self, settings: Settings, *, pipeline: EventPipeline | None = None) -> None:
+        self.settings = settings
+        self.pipeline = pipeline or EventPipeline(bus=screen_pop_bus(settings))
+        self.events: asyncio.Queue[Mapping[str, str]] = asyncio.Queue()
+        self.client: AmiClient | None = None
+        self.gateway: AmiGateway | None = None
+        # One database job at a time: events, polls and callbacks keep their order, and the
+        # pipeline's counters and caches are touched by one thread at a time.
+        self._db_lock = asyncio.Lock()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.client = AmiClient.from_settings(
+            self.settings,
+            on_event=self.events.put_nowait,
+            on_unreadable=self.pipeline.count_malformed,
+        )
+        self.gateway = self.client
+        self.client.start()
+        tasks = [
+            asyncio.create_task(self._consume(), name="ami-consume"),
+            asyncio.create_task(self._poll_queues(), name="ami-queue-summary"),
+            asyncio.create_task(self._dispatch_callbacks(), name="ami-callbacks"),
+        ]
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.client.close()
+            await self.drain()
+            log.info("AMI listener stopped: %s", self.pipeline.stats.as_dict())
+
+    async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        """Database work in a thread, one at a time; a cancelled caller still waits for the
+        thread to finish, so its commit never overlaps the next one."""
+        async with self._db_lock:
+            work = asyncio.ensure_future(asyncio.to_thread(function, *args))
+            try:
+                return await asyncio.shield(work)
+            except asyncio.CancelledError:
+                await asyncio.wait([work])
+                raise
+
+    async def drain(self) -> None:
+        """Process whatever is queued now (tests and shutdown)."""
+        while not self.events.empty():
+            await self._process(self._take_batch([]))
+
+    def _take_batch(self, batch: list[Mapping[str, str]]) -> list[Mapping[str, str]]:
+        while len(batch) < BATCH and not self.events.empty():
+            batch.append(self.events.get_nowait())
+        return batch
+
+    async def _process(self, batch: list[Mapping[str, str]]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self._in_thread(self.pipeline.process, batch)
+                return
+            except Exception:
+                log.exception("AMI: %d events not stored; retrying in %.1f s", len(batch), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _consume(self) -> None:
+        while True:
+            first = await self.events.get()
+            await self._process(self._take_batch([first]))
+
+    async def _poll_queues(self) -> None:
+        interval = self.settings.ami_queue_summary_interval_s
+        while True:
+            await asyncio.sleep(interval if self.client and self.client.ready.is_set() else 0.2)
+            if self.client is None or not self.client.ready.is_set():
+                continue
+            try:
+                summaries = await self.client.queue_summary()
+            except (AmiUnavailable, TimeoutError):
+                continue
+            if summaries:
+                await self._process(list(summaries))
+
+    async def _dispatch_callbacks(self) -> None:
+        while True:
+            await asyncio.sleep(CALLBACK_POLL_S)
+            if self.client is None or not self.client.ready.is_set():
+                continue
+            try:
+                await self.dispatch_callbacks_once()
+            except Exception:
+                log.exception("AMI: callbacks not dispatched")
+
+    async def dispatch_callbacks_once(self) -> int:
+        """Claim requested callbacks and Originate them; returns how many were sent."""
+        gateway = self.gateway
+        if gateway is None:
+            return 0
+
+        def claim() -> list[OriginateRequest]:
+            with db.transaction() as session:
+                return claim_requested(session, settings=self.settings)
+
+        requests = await self._in_thread(claim)
+        sent = 0
+        for request in requests:
+            try:
+                result = await gateway.originate(request)
+            except AmiUnavailable:
+                result = None
+            if result is not None and result.ok:
+                sent += 1
+                continue
+            reason = result.reason if result is not None and result.reason else "ami_unavailable"
+            log.warning("AMI: callback for call %s failed (%s)", request.call_id, reason)
+
+            def fail(call_id: int = request.call_id, why: str = reason) -> None:
+                with db.transaction() as session:
+                    mark_failed(session, call_id=call_id, reason=why)
+
+            await self._in_thread(fail)
+        return sent
