@@ -64,7 +64,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite files are created under the repository if relative."""
+    """An engine for ``url``; SQLite files are created under the repository if relative.
+
+    ``hide_parameters``: a database error's message would otherwise carry the bound values
+    (appeal texts, phones, names) into every log line and traceback that quotes it.
+    """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         relative = url.removeprefix("sqlite:///")
         if relative and relative != ":memory:":

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core import db
@@ -258,3 +259,17 @@ def test_the_embedded_sqlite_path_is_idempotent_too(tmp_path: Any) -> None:
     finally:
         db._session_factory, db._engine = previous
         engine.dispose()
+
+
+def test_a_database_error_message_carries_no_personal_data(pg_engine: Engine) -> None:
+    """Errors are logged with their message; SQLAlchemy's copy of the bound values (a phone,
+    a text) stays out of it."""
+    engine = db.make_engine(pg_engine.url.render_as_string(hide_password=False))
+    phone = "+77015550123"
+    try:
+        with engine.connect() as connection, pytest.raises(DBAPIError) as raised:
+            connection.execute(text("SELECT CAST(:phone AS text), 1 / 0"), {"phone": phone})
+    finally:
+        engine.dispose()
+    assert "division by zero" in str(raised.value)
+    assert phone not in str(raised.value)
