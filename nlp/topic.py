@@ -53,16 +53,21 @@ class LoadedModel:
     directory: Path
 
 
-def _stamp(directory: Path) -> float:
+Stamp = tuple[int, int]  # metadata.json's (mtime in ns, inode): save_model renames a new one in
+NO_FILE: Stamp = (0, 0)
+
+
+def _stamp(directory: Path) -> Stamp:
     try:
-        return (directory / METADATA_FILE).stat().st_mtime
+        info = (directory / METADATA_FILE).stat()
     except OSError:
-        return 0.0
+        return NO_FILE
+    return (info.st_mtime_ns, info.st_ino)
 
 
 _lock = threading.Lock()
 _cache: dict[Path, LoadedModel] = {}
-_stamps: dict[Path, tuple[float, float]] = {}  # directory → (metadata mtime, checked at)
+_stamps: dict[Path, tuple[Stamp, float]] = {}  # directory → (stamp of the loaded model, checked at)
 
 
 def model_directory(settings: Settings | None = None) -> Path:
@@ -194,30 +199,41 @@ def _load_or_train(directory: Path, settings: Settings) -> LoadedModel:
 
 
 def get_model(settings: Settings | None = None) -> LoadedModel:
-    """The configured model, loaded (or trained) once per process and directory."""
+    """The configured model, loaded (or trained) once per process and directory.
+
+    At most every ``RECHECK_S`` seconds one caller reads ``metadata.json``'s modification
+    time (outside the lock: a stat); when it differs from the loaded model's, the model is
+    read again under the lock, comparing the stamp there once more so that two threads
+    that both saw the change load it only once.
+    """
     settings = settings or get_settings()
     directory = model_directory(settings)
     loaded = _cache.get(directory)
-    if loaded is not None and not _replaced_on_disk(directory):
-        return loaded
+    if loaded is not None:
+        current = _current_stamp(directory)
+        if current is None:
+            return loaded
     with _lock:
         loaded = _cache.get(directory)
-        if loaded is None or _replaced_on_disk(directory):
+        stamp = _stamp(directory)
+        known = _stamps.get(directory)
+        if loaded is None or known is None or (stamp != known[0] and stamp != NO_FILE):
             loaded = _load_or_train(directory, settings)
             _cache[directory] = loaded
             _stamps[directory] = (_stamp(directory), time.monotonic())
         return loaded
 
 
-def _replaced_on_disk(directory: Path) -> bool:
-    """True when another process saved a new model here since we loaded ours."""
-    stamp, checked = _stamps.get(directory, (0.0, 0.0))
+def _current_stamp(directory: Path) -> Stamp | None:
+    """The directory's metadata stamp when it is time to look and it changed since the
+    model was loaded; None otherwise (not yet time, unchanged, or no file right now)."""
+    stamp, checked = _stamps.get(directory, (NO_FILE, 0.0))
     moment = time.monotonic()
     if moment - checked < RECHECK_S:
-        return False
+        return None
     current = _stamp(directory)
     _stamps[directory] = (stamp, moment)
-    return current != stamp and current != 0.0
+    return current if current not in (stamp, NO_FILE) else None
 
 
 def install(loaded: LoadedModel) -> None:
