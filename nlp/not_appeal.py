@@ -41,34 +41,71 @@ THANKS_WORDS = frozenset(
     """
     )
 )
-SPAM_STEMS = (
-    "заработ",
+# Spam is told by sales wording matched at the start of a word ("бонус" in "бонусы", never
+# "займ" inside "по займу" alone). A *strong* term (gambling, crypto, "passive income") is
+# spam talk on its own; a *weak* one (продам, скидка, реклама, займ, ставка, заработок) is
+# everyday vocabulary of real complaints ("не выплачивают заработную плату, ставка
+# уменьшена") and counts only beside a link or a phone number.
+STRONG_SPAM_TERMS = (
     "казино",
-    "ставк",
+    "casino",
     "букмекер",
-    "кредит без",
-    "займ",
-    "подписывай",
+    "промокод",
+    "promo",
+    "бонус",
+    "bonus",
+    "крипт",
+    "crypto",
+    "пассивный доход",
+    "пассивного дохода",
+    "без вложений",
+    "заработок в интернете",
+    "заработок онлайн",
+    "выигрыш",
+    "выиграй",
+    "розыгрыш",
+    "подписывайся",
+    "подписывайтесь",
     "подпишись",
     "переходи по ссылке",
-    "по ссылке",
-    "скидк",
-    "промокод",
-    "бонус",
-    "крипт",
-    "инвестиц",
-    "пассивный доход",
+    "переходите по ссылке",
+    "жми на ссылку",
+    "пиши в директ",
+    "пишите в директ",
+    "в лс",
+)
+WEAK_SPAM_TERMS = (
+    "заработ",
     "доход от",
-    "выигр",
-    "розыгрыш",
+    "ставк",
+    "кредит без",
+    "займ",
+    "скидк",
+    "акци",
     "реклам",
     "продам",
+    "продаю",
+    "куплю",
     "купить",
-    "casino",
-    "bonus",
-    "crypto",
-    "promo",
+    "недорого",
+    "инвестиц",
+    "по ссылке",
 )
+# Words of a complaint, a request or a report: a text with any of them is not spam, whatever
+# it sells ("Незаконная реклама на фасаде", "коллекторы по займу звонят", "не дали скидку").
+COMPLAINT_MARKERS = frozenset(
+    _words_of(
+        """
+    не нет ни жалоба жалобу жалуюсь прошу просим почему помогите примите разберитесь уберите
+    требую незаконно незаконная незаконный незаконные обман обманули обманывают мошенники
+    мошенничество коллекторы коллектор угрожают звонят спам нарушение нарушают
+    жоқ жок емес неге шағым шагым өтінемін отинемин көмектесіңіз комектесиниз
+    """
+    )
+)
+_MARKER_STEMS = ("незаконн", "жалоб", "мошенни", "коллектор", "обман", "наруш")
+_PHONE = re.compile(r"(?<!\d)(?:\+7|8)[\s(-]*\d{3}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}(?!\d)")
+_HANDLE = re.compile(r"(?<![\w.])@[a-z0-9_]{4,}", re.IGNORECASE)
 ABUSE_STEMS = (
     "хуй",
     "хуе",
@@ -112,16 +149,35 @@ def _words(text: str) -> list[str]:
     return [word.lower().replace("ё", "е") for word in _WORD.findall(text)]
 
 
+def _terms_at_word_start(padded: str, terms: tuple[str, ...]) -> list[str]:
+    return [term for term in terms if f" {term}" in padded]
+
+
+def _spam(text: str, words: list[str], urls: list[str]) -> NotAppeal | None:
+    """Spam needs strong evidence and no sign of a complaint: a link, phone or @handle with
+    sales wording, or two sales terms of which one is strong; a bare link is spam too."""
+    if urls and len(words) <= 3:
+        return NotAppeal("spam", tuple(urls[:3]))
+    if any(word in COMPLAINT_MARKERS or word.startswith(_MARKER_STEMS) for word in words):
+        return None
+    padded = " " + " ".join(words)
+    strong = _terms_at_word_start(padded, STRONG_SPAM_TERMS)
+    weak = _terms_at_word_start(padded, WEAK_SPAM_TERMS)
+    contacts = [*urls, *_PHONE.findall(text), *_HANDLE.findall(text)]
+    if (contacts and (strong or weak)) or (strong and len(strong) + len(weak) >= 2):
+        return NotAppeal("spam", (*urls[:2], *strong[:3], *weak[:2]))
+    return None
+
+
 def check(text: str) -> NotAppeal | None:
     """``NotAppeal`` when the text carries no request, complaint or report; else None."""
-    lowered = text.lower().replace("ё", "е")
     urls = _URL.findall(text)
     words = _words(_URL.sub(" ", text))
     if not words:
         return NotAppeal("spam" if urls else "empty", tuple(urls[:3]))
-    spam = [stem for stem in SPAM_STEMS if stem in lowered]
-    if len(spam) + (1 if urls else 0) >= 2 or (urls and len(words) <= 3):
-        return NotAppeal("spam", (*urls[:2], *spam[:3]))
+    spam = _spam(text, words, urls)
+    if spam is not None:
+        return spam
     abuse = [word for word in words if word.startswith(ABUSE_STEMS)]
     if abuse:
         substance = [
