@@ -110,37 +110,25 @@ URGENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 FROST_WORDS = re.compile(r"\bмороз\w*|\bминус\s*\d+|\bаяз\w*|\bхолодн\w* в квартир\w*")
-SAFETY_TRIGGERS: dict[str, tuple[str, ...]] = {
-    "crime": (
-        "кража",
-        "украли",
-        "ограбили",
-        "грабеж",
-        "грабёж",
-        "наркотик",
-        "закладк",
-        "взятк",
-        "избили",
-        "вымогают",
-        "мошенник",
-        "ұрлады",
-        "пара ",
-        "парақор",
-        "есірткі",
+# Crime and threats to public safety: the flag the anonymous-appeal rule reads, so only
+# phrases and whole words count ("не горит свет" is a lamp, "пара дней" no bribe).
+SAFETY_PATTERNS: dict[str, re.Pattern[str]] = {
+    "crime": re.compile(
+        r"\bкраж\w*|\bукрали\b|\bукрал[аи]?\b|\bограбил\w*|\bграбеж\w*|\bнаркотик\w*"
+        r"|\bзакладк\w* (?:наркотик|с наркотик|делают|кладут|по двору)\w*"
+        r"|\bзакладчик\w*|\bвзятк\w*|\bизбил\w*|\bвымога\w*|\bмошенни\w*"
+        r"|\bұрла\w*|\bпара (?:алды|алып|береді|беру|сұра\w*|талап)|\bпарақор\w*|\bесірткі\w*"
     ),
-    "public_safety": (
-        "угроза взрыва",
-        "взрыв",
-        "теракт",
-        "обрушение",
-        "обрушился",
-        "пожар",
-        "горит",
-        "заминир",
-        "стрельб",
-        "жарылыс",
-        "өрт",
-        "құлап жатыр",
+    "public_safety": re.compile(
+        r"\bугроза взрыва\b|\bвзрыв\w*|\bтеракт\w*|\bобрушени\w*|\bобрушил\w*"
+        r"|\bпожар(?:а|е|ом|ы|ов)?\b|\bзадымлен\w*|\bзаминир\w*|\bстрельб\w*|\bстреля(?:ют|ли)\b"
+        r"|\b(?:горит|горят|загорел\w*|горел[аио]?) (?:дом|здани|машин|авто|квартир|подъезд"
+        r"|подвал|балкон|гараж|крыш|сарай|киоск|магазин|школ|трансформатор|лес|камыш)\w*"
+        r"|\b(?:дом|здание|машина|автомобиль|квартира|подъезд|подвал|балкон|гараж|крыша|сарай)"
+        r" (?:горит|горят|загорел\w*)"
+        r"|\bдым\w* (?:(?:идет|валит|пошел|повалил) )?(?:из|в|по) (?:окн|квартир|подвал|подъезд"
+        r"|дом|здани|гараж|машин|балкон)\w*"
+        r"|\bжарылыс\w*|\bөрт\w*|\b(?:үй|көлік|пәтер|ғимарат)\w* жанып жатыр|\bқұлап жатыр"
     ),
 }
 TYPE_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -344,8 +332,9 @@ def annotate(
     lowered = f" {text.lower().replace('ё', 'е')}"
     triggers, reasons = urgency_triggers(text)
     safety = None
-    for flag, terms in SAFETY_TRIGGERS.items():
-        hits = [term.strip() for term in terms if term in lowered]
+    flat = " ".join(lowered.split())
+    for flag, pattern in SAFETY_PATTERNS.items():
+        hits = list(dict.fromkeys(match.group() for match in pattern.finditer(flat)))
         if hits:
             safety = flag
             if flag == "public_safety":

@@ -104,6 +104,21 @@ def test_a_greeting_waits_for_an_operator_as_not_an_appeal(
     assert "greeting" in (appeal.routing_reason or "")
 
 
+def test_the_anonymity_rule_is_not_fooled_by_everyday_words(
+    session: Session, submit_appeal: Any, nlp_settings: Settings
+) -> None:
+    """An anonymous appeal is considered only for a crime or a public threat: a lamp that
+    "не горит" or "пара дней" without water is neither, a burning house is."""
+    from intake.schemas import CitizenContact
+
+    for text in ("Не горит свет в подъезде дома на Абая 10", "Уже пара дней нет воды в доме"):
+        appeal = submit_appeal(text, citizen=CitizenContact())
+        assert (appeal.status, appeal.rejection_reason) == (Status.REJECTED, "anonymous"), text
+    fire = submit_appeal("Горит дом на Абая 10, дым из окон", citizen=CitizenContact())
+    assert fire.status in (Status.REGISTERED, Status.ASSIGNED)
+    assert fire.urgency == "high" and "горит дом" in (fire.urgency_triggers or "")
+
+
 def test_triage_correction_and_retraining_end_to_end(
     client: Any,
     session: Session,

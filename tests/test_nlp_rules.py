@@ -97,6 +97,45 @@ def test_calm_texts_are_not_urgent() -> None:
     assert urgency_triggers("Газон вытоптан, просим озеленить двор") == ([], [])
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Не горит свет в подъезде",
+        "Фонари на улице не горят третий день",
+        "Уже пара дней нет воды в доме",
+        "Пара фонарей во дворе мигает",
+        "ТЭЦ выбрасывает чёрный дым над районом",
+        "Подъездте шам жанбайды",
+    ],
+)
+def test_everyday_words_raise_no_alarm_and_no_safety_flag(text: str) -> None:
+    """A dark staircase is not a fire and "пара дней" no bribe: neither may lift urgency or
+    let an anonymous appeal past the anonymity rule."""
+    result = annotate(text, LEXICON, use_model=False)
+    assert (result.urgency, result.safety_flag) == ("normal", None), result.urgency_triggers
+
+
+@pytest.mark.parametrize(
+    ("text", "flag", "word"),
+    [
+        ("Горит дом на улице Абая, люди на балконах", "public_safety", "горит дом"),
+        ("Машина горит во дворе у третьего подъезда", "public_safety", "машина горит"),
+        ("Дым из окна квартиры на третьем этаже, никто не открывает", "public_safety",
+         "дым из окна"),
+        ("Көршінің үйінде өрт шықты, тез келіңіздер", "public_safety", "өрт"),
+        ("Ауладағы көлік жанып жатыр", "public_safety", "көлік жанып жатыр"),
+        ("Подозрительный пакет у школы, угроза взрыва", "public_safety", "угроза взрыва"),
+        ("Учаскелік пара сұрады", "crime", None),
+        ("У подъезда продают наркотики, закладчики каждый день", "crime", None),
+    ],
+)  # fmt: skip
+def test_true_emergencies_in_russian_and_kazakh(text: str, flag: str, word: str | None) -> None:
+    result = annotate(text, LEXICON, use_model=False)
+    assert result.safety_flag == flag
+    if word is not None:
+        assert result.urgency == "high" and word in result.urgency_triggers
+
+
 def test_fire_is_urgent_and_flagged_for_the_anonymous_rule() -> None:
     result = annotate("В подвале пожар, дым идёт в квартиры", LEXICON, use_model=False)
     assert result.urgency == "high"
