@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from channels import notifications
+from channels.notification_models import NotificationKind
 from channels.rate_limit import limiter
 from channels.senders import ChannelSender, DeliveryError
 from core import db, events, jobs
@@ -91,6 +92,9 @@ def deliver_batch(
     Two commits per batch instead of two per message. A crash while sending leaves the
     batch's unrecorded rows "sending": the sweep fails them ("interrupted") rather than
     risk a second copy, so the batch (about a second of sending) bounds what a crash costs.
+
+    Rating requests wait for their answer (``notifications.claim_many``); those waiting
+    for an answer this batch sent go right after it (or fail, if the answer failed).
     """
     with db.transaction() as session:
         claimed = notifications.claim_many(session, notification_ids)
@@ -115,6 +119,7 @@ def deliver_batch(
             results.append((item, DeliveryError(type(error).__name__, retryable=True)))
     outcomes: dict[int, str] = {}
     retries: list[tuple[int, int]] = []
+    followers: list[int] = []
     with db.transaction() as session:
         sent = [
             (item.notification_id, str(r or ""))
@@ -140,8 +145,17 @@ def deliver_batch(
             outcomes[item.notification_id] = "failed" if delay is None else "retry"
             if delay is not None:
                 retries.append((item.notification_id, delay))
+        answers_done = [
+            item.notification_id
+            for item, _ in results
+            if item.kind is NotificationKind.ANSWER and outcomes[item.notification_id] != "retry"
+        ]
+        if answers_done:
+            followers = notifications.rating_requests_after(session, answers_done)
     for notification_id, delay in retries:
         _schedule_retry(notification_id, delay)
+    if followers:
+        outcomes.update(deliver_batch(followers, senders))
     return outcomes
 
 

@@ -28,6 +28,10 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "ru": "Срок рассмотрения обращения {tracking} продлён до {due}.\nПричина: {reason}",
         "kk": "{tracking} өтінішін қарау мерзімі {due} дейін ұзартылды.\nСебебі: {reason}",
     },
+    "extension_status": {
+        "ru": "срок продлён до {due}",
+        "kk": "мерзімі {due} дейін ұзартылды",
+    },
     "answer": {
         "ru": "Ответ на обращение {tracking}:\n\n{answer}",
         "kk": "{tracking} өтінішіне жауап:\n\n{answer}",

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from channels import notification_texts as texts
 from channels.contacts import address_for_citizen
@@ -208,6 +208,66 @@ class Claimed:
     notification_id: int
     attempt: int
     message: OutboundMessage
+    kind: NotificationKind | None = None
+
+
+def _answer_of_rating(*states: DeliveryState) -> ColumnElement[bool]:
+    """EXISTS: the answer notification a rating request follows (same appeal and key),
+    in one of ``states`` (any state when none is given)."""
+    answer = aliased(Notification)
+    conditions = [
+        answer.appeal_id == Notification.appeal_id,
+        answer.kind == NotificationKind.ANSWER,
+        answer.key == Notification.key,
+    ]
+    if states:
+        conditions.append(answer.state.in_(states))
+    return exists().where(*conditions)
+
+
+def release_rating_requests(session: Session, notification_ids: list[int]) -> None:
+    """A rating request asks about the answer, so it goes only after the answer was sent:
+    one whose answer could not be delivered (failed, undeliverable) is failed here; one
+    whose answer is still pending or sending is left out of ``claim_many``."""
+    session.execute(
+        update(Notification)
+        .where(
+            Notification.id.in_(notification_ids),
+            Notification.kind == NotificationKind.RATING_REQUEST,
+            Notification.state == DeliveryState.PENDING,
+            _answer_of_rating(DeliveryState.FAILED, DeliveryState.UNDELIVERABLE),
+        )
+        .values(
+            state=DeliveryState.FAILED,
+            next_attempt_at=None,
+            last_error="the answer was not delivered, so its rating is not asked for",
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def rating_requests_after(session: Session, answer_ids: list[int]) -> list[int]:
+    """The pending rating requests that were waiting for these answers (just sent, or
+    just failed: ``claim_many`` then fails the request instead of sending it)."""
+    if not answer_ids:
+        return []
+    answer = aliased(Notification)
+    return list(
+        session.scalars(
+            select(Notification.id)
+            .join(
+                answer,
+                and_(answer.appeal_id == Notification.appeal_id, answer.key == Notification.key),
+            )
+            .where(
+                answer.id.in_(answer_ids),
+                answer.kind == NotificationKind.ANSWER,
+                Notification.kind == NotificationKind.RATING_REQUEST,
+                Notification.state == DeliveryState.PENDING,
+            )
+            .order_by(Notification.id)
+        ).all()
+    )
 
 
 def claim(session: Session, notification_id: int) -> Claimed | None:
@@ -220,18 +280,25 @@ def claim_many(session: Session, notification_ids: list[int]) -> list[Claimed]:
     """pending → sending for those of ``notification_ids`` that are due, in one conditional
     UPDATE: two workers can never both win a row.
 
-    Rows another worker has, rows not due yet and finished rows are left out; a row
-    that turns out to have no address is made undeliverable.
+    Rows another worker has, rows not due yet and finished rows are left out, and so
+    is a rating request whose answer is not sent yet (``release_rating_requests``); a
+    row that turns out to have no address is made undeliverable.
     """
     if not notification_ids:
         return []
     moment = now()
+    release_rating_requests(session, notification_ids)
     won = session.execute(
         update(Notification)
         .where(
             Notification.id.in_(notification_ids),
             Notification.state == DeliveryState.PENDING,
             or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= moment),
+            or_(
+                Notification.kind != NotificationKind.RATING_REQUEST,
+                _answer_of_rating(DeliveryState.SENT),
+                ~_answer_of_rating(),
+            ),
         )
         .values(state=DeliveryState.SENDING, attempts=Notification.attempts + 1, claimed_at=moment)
         .returning(Notification.id, Notification.attempts)
@@ -268,7 +335,7 @@ def claim_many(session: Session, notification_ids: list[int]) -> list[Claimed]:
             notification.state = DeliveryState.UNDELIVERABLE
             notification.last_error = "no address for the citizen on this channel"
             continue
-        claimed.append(Claimed(notification_id, int(attempt), message))
+        claimed.append(Claimed(notification_id, int(attempt), message, notification.kind))
     session.flush()
     return claimed
 
@@ -354,14 +421,16 @@ def build_message(
         )
         parameters: tuple[str, ...] = (tracking, status_label(Status.REGISTERED, language))
     elif kind is NotificationKind.EXTENSION_NOTICE:
+        due = _date(appeal.due_at, language)
         text = texts.render(
             "extension_notice",
             language,
             tracking=tracking,
-            due=_date(appeal.due_at, language),
+            due=due,
             reason=appeal.extension_reason or "",
         )
-        parameters = (tracking, status_label(Status.EXTENDED, language))
+        # The template names the new due date (the law's notice), never staff remarks.
+        parameters = (tracking, texts.render("extension_status", language, due=due))
     elif kind is NotificationKind.ANSWER:
         text = texts.render("answer", language, tracking=tracking, answer=appeal.answer_text or "")
         template = settings.whatsapp_template_answer
@@ -386,6 +455,7 @@ def build_message(
         buttons=buttons,
         template=template,
         template_parameters=parameters,
+        skip_parts=int(notification.payload.get("parts_sent") or 0),
     )
 
 
@@ -479,6 +549,11 @@ def record_failure(
         values.update(state=DeliveryState.FAILED, next_attempt_at=None)
     else:
         values.update(state=DeliveryState.PENDING, next_attempt_at=now() + timedelta(seconds=delay))
+    if error.parts_sent:
+        # Parts of a long message already reached the citizen: the retry resumes after them.
+        row = session.get(Notification, notification_id)
+        if row is not None:
+            values["payload"] = {**row.payload, "parts_sent": error.parts_sent}
     session.execute(
         update(Notification)
         .where(Notification.id == notification_id, Notification.state == DeliveryState.SENDING)

@@ -35,14 +35,38 @@ class OutboundMessage:
     # with its body parameters in order.
     template: str | None = None
     template_parameters: tuple[str, ...] = field(default=())
+    # Parts of a long message already delivered by an earlier attempt: a retry resumes
+    # after them instead of sending them a second time.
+    skip_parts: int = 0
 
 
 class DeliveryError(Exception):
-    """A send that did not go through; ``retryable`` says whether trying later may help."""
+    """A send that did not go through; ``retryable`` says whether trying later may help.
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    ``parts_sent``: how many parts of a multi-part message the provider had accepted
+    before this failure (counting the parts skipped as already sent), so the retry can
+    resume from the first undelivered part.
+    """
+
+    def __init__(self, message: str, *, retryable: bool, parts_sent: int = 0) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.parts_sent = parts_sent
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut at line breaks where possible so each part fits one message (deterministic, so
+    a retry cuts the same parts and can skip those already delivered)."""
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = limit
+        parts.append(rest[:cut])
+        rest = rest[cut:].lstrip("\n")
+    parts.append(rest)
+    return parts
 
 
 class ChannelSender(Protocol):

@@ -275,3 +275,167 @@ def test_template_quick_reply_press_comes_back_as_a_button(
     message.update(type="button", button={"payload": "menu:mine", "text": "Мои обращения"})
     inbound = wa_webhook.parse(wa.webhook(messages=[message]))[0][0]
     assert (inbound.kind, inbound.payload) == ("button", "menu:mine")
+
+
+# --- template messages: Meta's parameter rules --------------------------------------------
+
+
+def _file(client: TestClient, graph: wa.FakeWhatsAppGraphAPI, session: Session) -> Appeal:
+    _deliver(graph, client, wa.button_reply("lang:ru"))
+    _deliver(graph, client, wa.text(APPEAL_TEXT))
+    confirm = wa.button_reply("draft:send")
+    _deliver(graph, client, confirm)
+    appeal = session.scalar(select(Appeal).where(Appeal.external_id == confirm["id"]))
+    assert appeal is not None
+    return appeal
+
+
+def _close_window(graph: wa.FakeWhatsAppGraphAPI, session: Session) -> None:
+    contact = session.scalar(select(BotContact).where(BotContact.address == wa.WA_ID))
+    assert contact is not None
+    contact.last_inbound_at = now() - timedelta(hours=25)
+    session.commit()
+    graph.last_user_message[wa.WA_ID] = time.time() - 25 * 3600
+
+
+def _body_parameters(request: dict[str, Any]) -> list[str]:
+    components = request["template"].get("components", [])
+    return [p["text"] for c in components if c["type"] == "body" for p in c["parameters"]]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "code"),
+    [
+        (["2611-ABCDEFGH", "Ответ:\nтруба заменена"], 132018),
+        (["2611-ABCDEFGH", "табуляция\tвнутри"], 132018),
+        (["2611-ABCDEFGH", "пять     пробелов"], 132018),
+        (["2611-ABCDEFGH", ""], 131008),
+        (["2611-ABCDEFGH"], 132000),
+        (["2611-ABCDEFGH", "длинный ответ " * 80], 132005),
+    ],
+)
+def test_the_fake_graph_refuses_templates_as_meta_does(
+    graph: wa.FakeWhatsAppGraphAPI, parameters: list[str], code: int
+) -> None:
+    import httpx
+
+    body = {
+        "messaging_product": "whatsapp",
+        "to": wa.WA_ID,
+        "type": "template",
+        "template": {
+            "name": "civicdesk_answer",
+            "language": {"code": "ru"},
+            "components": [
+                {"type": "body", "parameters": [{"type": "text", "text": p} for p in parameters]}
+            ],
+        },
+    }
+    response = httpx.post(
+        f"{graph.graph_base}/{wa.PHONE_NUMBER_ID}/messages",
+        json=body,
+        headers={"Authorization": f"Bearer {wa.ACCESS_TOKEN}"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+    assert graph.sent() == []
+
+
+def test_an_answer_outside_the_window_goes_as_a_template_meta_accepts(
+    client: TestClient,
+    graph: wa.FakeWhatsAppGraphAPI,
+    session: Session,
+    make_user: Any,
+) -> None:
+    from channels.notification_models import DeliveryState, Notification, NotificationKind
+
+    appeal = _file(client, graph, session)
+    _close_window(graph, session)
+    admin, _ = make_user("admin")
+    answer = (
+        "Уважаемая заявительница!\n\nНавес\tзаменят     до пятницы.\r\n"
+        + "Подробности работ по графику подрядчика. " * 40
+    )
+    actions.quick_answer(session, appeal, user=admin, text=answer)
+    session.commit()
+    rows = session.scalars(
+        select(Notification)
+        .where(Notification.appeal_id == appeal.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    states = {row.kind: row.state for row in rows}
+    assert states[NotificationKind.ANSWER] is DeliveryState.SENT
+    assert states[NotificationKind.RATING_REQUEST] is DeliveryState.SENT
+    answer_template, rating_template = graph.sent("template")
+    tracking, text = _body_parameters(answer_template)
+    assert tracking == appeal.tracking_number
+    assert text.startswith("Уважаемая заявительница! Навес заменят до пятницы. Подробности")
+    assert text.endswith("…")  # shortened to fit the 1024-character body
+    assert _body_parameters(rating_template) == [appeal.tracking_number]
+
+
+def test_an_extension_notice_template_names_the_new_due_date(
+    client: TestClient,
+    graph: wa.FakeWhatsAppGraphAPI,
+    session: Session,
+    make_user: Any,
+) -> None:
+    from core.clock import local
+
+    appeal = _file(client, graph, session)
+    _close_window(graph, session)
+    admin, _ = make_user("admin")
+    session.refresh(appeal)
+    actions.accept(session, appeal, user=admin)
+    assert appeal.due_at is not None
+    new_due = appeal.due_at + timedelta(days=10)
+    actions.extend(session, appeal, user=admin, new_due=new_due, reason="нужна экспертиза")
+    session.commit()
+    session.refresh(appeal)
+    assert appeal.due_at is not None
+    notice = graph.sent("template")[-1]
+    tracking, status = _body_parameters(notice)
+    assert tracking == appeal.tracking_number
+    assert status == f"срок продлён до {local(appeal.due_at):%d.%m.%Y}"
+
+
+def test_a_long_message_resumes_at_the_part_that_failed(
+    client: TestClient,
+    graph: wa.FakeWhatsAppGraphAPI,
+    session: Session,
+    make_user: Any,
+    wa_settings: Settings,
+) -> None:
+    from channels import jobs as channel_jobs
+    from channels.notification_models import DeliveryState, Notification, NotificationKind
+    from core.clock import frozen
+
+    appeal = _file(client, graph, session)
+    first = "Первая часть ответа о замене навеса. " * 90
+    second = "Вторая часть ответа о сроках работ. " * 90
+    admin, _ = make_user("admin")
+    graph.fail(500, 131000, "Something went wrong", after=1)  # the second post, once
+    moment = now()
+    with frozen(moment):
+        actions.quick_answer(session, appeal, user=admin, text=f"{first.strip()}\n{second.strip()}")
+        session.commit()
+
+    def answer_row() -> Notification:
+        row = session.scalar(
+            select(Notification)
+            .where(
+                Notification.appeal_id == appeal.id, Notification.kind == NotificationKind.ANSWER
+            )
+            .execution_options(populate_existing=True)
+        )
+        assert row is not None
+        return row
+
+    row = answer_row()
+    assert (row.state, row.payload["parts_sent"]) == (DeliveryState.PENDING, 1)
+    with frozen(moment + timedelta(seconds=wa_settings.notify_retry_delays_s[0] + 1)):
+        channel_jobs.sweep_notifications()
+    assert answer_row().state is DeliveryState.SENT
+    bodies = [request["text"]["body"] for request in graph.sent("text")]
+    assert sum(first.strip() in body for body in bodies) == 1
+    assert sum(second.strip() in body for body in bodies) == 1

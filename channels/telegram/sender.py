@@ -2,7 +2,9 @@
 
 Synchronous (httpx) because its callers are RQ jobs and services, not the event loop.
 Long texts are split at Telegram's 4096-character limit; the buttons go with the last
-part. 429 and 5xx are retryable, 400/403 (chat not found, bot blocked) are not.
+part. A failure after some parts were delivered says how many (``parts_sent``), and a
+retry with ``skip_parts`` sends only the rest: no part reaches the citizen twice.
+429 and 5xx are retryable, 400/403 (chat not found, bot blocked) are not.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 import httpx
 
 from channels.senders import Button, DeliveryError, OutboundMessage
+from channels.senders import split_text as _split
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -22,17 +25,8 @@ BUTTONS_PER_ROW = 5
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Cut at line breaks where possible so each part fits one message."""
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit)
-        if cut <= 0:
-            cut = limit
-        parts.append(rest[:cut])
-        rest = rest[cut:].lstrip("\n")
-    parts.append(rest)
-    return parts
+    """The parts of ``text`` that each fit one Telegram message."""
+    return _split(text, limit)
 
 
 def inline_keyboard(buttons: tuple[Button, ...]) -> dict[str, Any]:
@@ -97,12 +91,19 @@ class TelegramSender:
         raise DeliveryError(f"telegram {method} {code}: {description}", retryable=retryable)
 
     def send(self, message: OutboundMessage) -> str:
+        """Send the parts from ``message.skip_parts`` on; the last part's message id."""
         parts = split_text(message.text)
+        keyboard = inline_keyboard(message.buttons) if message.buttons else None
         message_id = ""
-        for index, part in enumerate(parts):
-            payload: dict[str, Any] = {"chat_id": message.address, "text": part}
-            if message.buttons and index == len(parts) - 1:
-                payload["reply_markup"] = inline_keyboard(message.buttons)
-            result = self.call("sendMessage", payload)
+        # The last part (with the buttons) is always sent, even if a retry's count is off.
+        for index in range(min(message.skip_parts, len(parts) - 1), len(parts)):
+            payload: dict[str, Any] = {"chat_id": message.address, "text": parts[index]}
+            if keyboard is not None and index == len(parts) - 1:
+                payload["reply_markup"] = keyboard
+            try:
+                result = self.call("sendMessage", payload)
+            except DeliveryError as error:
+                error.parts_sent = index
+                raise
             message_id = str(result.get("message_id", "")) if isinstance(result, dict) else ""
         return message_id

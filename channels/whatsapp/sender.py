@@ -7,6 +7,12 @@ Outside it WhatsApp accepts only approved templates, so the message's ``template
 (or the deployment's default notification template) is sent instead. If our idea of
 the window is stale and Graph answers 131047 (re-engagement required), the template
 is sent then.
+
+Template body parameters are cleaned before sending, as Meta refuses the whole message
+otherwise: no new lines, tabs or more than four spaces in a row (132018), none empty
+(131008), and the filled-in body at most 1024 characters (132005). A long text goes as
+several posts (text parts, or the text and then the choice); a failure says how many
+were accepted (``parts_sent``) and a retry with ``skip_parts`` sends only the rest.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from channels.senders import Button, DeliveryError, OutboundMessage
+from channels.senders import Button, DeliveryError, OutboundMessage, split_text
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,6 +37,11 @@ REENGAGEMENT_REQUIRED = 131047
 # Graph error codes worth trying again: throttling, temporary unavailability, unknown.
 RETRYABLE_CODES = {4, 80007, 130429, 131000, 131016, 131048, 131056, 133004}
 _CHOOSE = {"ru": "Выбрать", "kk": "Таңдау"}
+#: All body parameters together: a template body is at most 1024 characters once filled
+#: in, and our templates' own words take well under 124 of them.
+TEMPLATE_PARAMETERS_MAX = 900
+#: What an empty parameter becomes: Meta refuses empty ones.
+EMPTY_PARAMETER = "—"
 
 WindowCheck = Callable[[str], bool]
 
@@ -43,6 +54,23 @@ class GraphError(DeliveryError):
 
 def _title(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def template_parameters(values: tuple[str, ...]) -> list[str]:
+    """Body parameters Meta accepts: whitespace runs (new lines, tabs, spaces) become one
+    space, an empty value a dash, and the longest is shortened (with "…") until all fit
+    ``TEMPLATE_PARAMETERS_MAX``."""
+    cleaned = [" ".join(str(value).split()) or EMPTY_PARAMETER for value in values]
+    excess = sum(len(value) for value in cleaned) - TEMPLATE_PARAMETERS_MAX
+    while excess > 0:
+        longest = max(range(len(cleaned)), key=lambda index: len(cleaned[index]))
+        value = cleaned[longest]
+        keep = max(len(value) - excess - 1, 1)
+        cleaned[longest] = value[:keep].rstrip() + "…"
+        excess = sum(len(value) for value in cleaned) - TEMPLATE_PARAMETERS_MAX
+        if len(cleaned[longest]) <= 2:
+            break
+    return cleaned
 
 
 def interactive_payload(text: str, buttons: tuple[Button, ...], language: str) -> dict[str, Any]:
@@ -161,7 +189,8 @@ class WhatsAppSender:
                 {
                     "type": "body",
                     "parameters": [
-                        {"type": "text", "text": p} for p in message.template_parameters
+                        {"type": "text", "text": p}
+                        for p in template_parameters(message.template_parameters)
                     ],
                 }
             ]
@@ -178,31 +207,44 @@ class WhatsAppSender:
             )
         return self.post({"to": message.address, "type": "template", "template": template})
 
-    def send_session(self, message: OutboundMessage) -> str:
-        """Free-form text / interactive: allowed only inside the service window."""
+    @staticmethod
+    def session_parts(message: OutboundMessage) -> list[dict[str, Any]]:
+        """The posts a free-form message takes: text parts, then the choice (if any)."""
         text = message.text
-        if not message.buttons:
-            message_id = ""
-            for start in range(0, max(len(text), 1), MAX_TEXT):
-                message_id = self.post(
-                    {
-                        "to": message.address,
-                        "type": "text",
-                        "text": {"body": text[start : start + MAX_TEXT], "preview_url": False},
-                    }
-                )
-            return message_id
-        if len(text) > MAX_INTERACTIVE_BODY:
-            # The whole text first, then the choice with a short body.
-            self.send_session(OutboundMessage(message.channel, message.address, text))
-            text = _CHOOSE.get(message.language, _CHOOSE["ru"]) + ":"
-        return self.post(
-            {
-                "to": message.address,
-                "type": "interactive",
-                "interactive": interactive_payload(text, message.buttons, message.language),
-            }
+        posts: list[dict[str, Any]] = []
+        if message.buttons and len(text) <= MAX_INTERACTIVE_BODY:
+            chunks: list[str] = []
+        else:
+            # Without buttons: the text in parts; with a long text: the whole text first,
+            # then the choice with a short body.
+            chunks = split_text(text, MAX_TEXT)
+        posts.extend(
+            {"to": message.address, "type": "text", "text": {"body": chunk, "preview_url": False}}
+            for chunk in chunks
         )
+        if message.buttons:
+            body = text if not chunks else _CHOOSE.get(message.language, _CHOOSE["ru"]) + ":"
+            posts.append(
+                {
+                    "to": message.address,
+                    "type": "interactive",
+                    "interactive": interactive_payload(body, message.buttons, message.language),
+                }
+            )
+        return posts
+
+    def send_session(self, message: OutboundMessage) -> str:
+        """Free-form text / interactive: allowed only inside the service window. Sends the
+        posts from ``message.skip_parts`` on; the last one's message id."""
+        posts = self.session_parts(message)
+        message_id = ""
+        for index in range(min(message.skip_parts, len(posts) - 1), len(posts)):
+            try:
+                message_id = self.post(posts[index])
+            except DeliveryError as error:
+                error.parts_sent = index
+                raise
+        return message_id
 
     def send(self, message: OutboundMessage) -> str:
         if not self._window(message.address):

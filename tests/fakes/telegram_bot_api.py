@@ -34,7 +34,12 @@ class FakeTelegramBotAPI(LocalAiohttpServer):
         self.token = token
         self.bot_id = int(token.split(":")[0])
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.failures: dict[str, list[tuple[int, str]]] = {}
+        # method -> [(calls to let through first, status, description)]
+        self.failures: dict[str, list[tuple[int, int, str]]] = {}
+        # The calls answered "ok" (what actually reached the chat), in order.
+        self.accepted: list[tuple[str, dict[str, Any]]] = []
+        # getUpdates calls, with their parameters (offset, timeout, allowed_updates).
+        self.polls: list[dict[str, Any]] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(100000)
         self._message_ids = itertools.count(1)
@@ -60,9 +65,18 @@ class FakeTelegramBotAPI(LocalAiohttpServer):
         with self._lock:
             return [params for name, params in self.calls if name == method]
 
-    def fail(self, method: str, status: int, description: str, times: int = 1) -> None:
-        """The next ``times`` calls of ``method`` answer this error."""
-        self.failures.setdefault(method, []).extend([(status, description)] * times)
+    def fail(
+        self, method: str, status: int, description: str, times: int = 1, *, after: int = 0
+    ) -> None:
+        """``times`` calls of ``method`` answer this error, once ``after`` more went through
+        (``after=1``: the second part of a long message fails)."""
+        queued = self.failures.setdefault(method, [])
+        queued.extend([(after, status, description)] + [(0, status, description)] * (times - 1))
+
+    def delivered(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        """The calls of ``method`` Telegram accepted (failed ones are left out)."""
+        with self._lock:
+            return [params for name, params in self.accepted if name == method]
 
     def wait_for(self, count: int, method: str = "sendMessage", timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -112,12 +126,22 @@ class FakeTelegramBotAPI(LocalAiohttpServer):
             )
         method = request.match_info["method"]
         params = await self._params(request)
-        if method != "getUpdates":
-            with self._lock:
+        with self._lock:
+            if method == "getUpdates":
+                self.polls.append(params)
+            else:
                 self.calls.append((method, params))
-        queued = self.failures.get(method)
-        if queued:
-            status, description = queued.pop(0)
+            queued = self.failures.get(method)
+            failure: tuple[int, str] | None = None
+            if queued:
+                let_through, status, description = queued[0]
+                if let_through:
+                    queued[0] = (let_through - 1, status, description)
+                else:
+                    queued.pop(0)
+                    failure = (status, description)
+        if failure is not None:
+            status, description = failure
             body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
             if status == 429:
                 body["parameters"] = {"retry_after": 1}
@@ -140,6 +164,9 @@ class FakeTelegramBotAPI(LocalAiohttpServer):
             }
             return web.json_response({"ok": True, "result": result})
         result = await self._result(method, params)
+        if method != "getUpdates":
+            with self._lock:
+                self.accepted.append((method, params))
         return web.json_response({"ok": True, "result": result})
 
     async def _file(self, request: web.Request) -> web.Response:

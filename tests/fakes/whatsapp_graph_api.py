@@ -4,7 +4,11 @@ Receives ``POST /<version>/<phone-number-id>/messages`` with a Bearer token, as
 Graph does, and answers ``{"messaging_product": "whatsapp", "contacts": [...],
 "messages": [{"id": "wamid..."}]}`` or a Graph error object. Like the real service it
 refuses free-form messages (text, interactive) to a user who has not written in the
-last 24 hours with error 131047, and accepts templates at any time.
+last 24 hours with error 131047, and accepts templates at any time, but only the
+approved ones (``TEMPLATES``), with Meta's checks of their parameters and its real error
+codes: unknown template or language 132001, a wrong number of parameters 132000, an
+empty parameter 131008, new lines, tabs or more than four spaces in a row 132018, a
+filled-in body over 1024 characters 132005.
 
 It also plays Meta's side of the webhook: ``deliver()`` signs a recorded-shape
 payload with the app secret (``X-Hub-Signature-256``) and POSTs it to our app through
@@ -17,6 +21,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import threading
 import time
 from typing import Any
@@ -33,6 +38,21 @@ APP_SECRET = "graph-fake-app-secret-0123456789"
 VERIFY_TOKEN = "civicdesk-verify-token"
 WA_ID = "77011234567"
 WINDOW_S = 24 * 3600
+#: The templates approved for the test business (the deployment's default names), in
+#: both languages: (body with {{n}} placeholders, number of quick-reply buttons).
+TEMPLATES: dict[str, tuple[str, int]] = {
+    "civicdesk_notification": ("Обращение {{1}}: {{2}}.", 0),
+    "civicdesk_answer": (
+        "Ответ на обращение {{1}}:\n\n{{2}}\n\nПолный ответ — на портале по номеру обращения.",
+        0,
+    ),
+    "civicdesk_rating_request": (
+        "Оцените, пожалуйста, ответ на обращение {{1}}: от 1 до 5.",
+        5,
+    ),
+}
+TEMPLATE_LANGUAGES = ("ru", "kk")
+MAX_TEMPLATE_BODY = 1024
 
 
 class FakeWhatsAppGraphAPI(LocalAiohttpServer):
@@ -43,7 +63,8 @@ class FakeWhatsAppGraphAPI(LocalAiohttpServer):
         self.app_secret = app_secret
         self.access_token = access_token
         self.requests: list[dict[str, Any]] = []
-        self.failures: list[tuple[int, dict[str, Any]]] = []
+        # [(posts to let through first, status, error body)]
+        self.failures: list[tuple[int, int, dict[str, Any]]] = []
         # The window as the real service sees it: when each user last wrote to us.
         self.last_user_message: dict[str, float] = {}
         self._ids = itertools.count(1)
@@ -65,9 +86,12 @@ class FakeWhatsAppGraphAPI(LocalAiohttpServer):
         with self._lock:
             return [r for r in self.requests if kind is None or r.get("type") == kind]
 
-    def fail(self, status: int, code: int, message: str, times: int = 1) -> None:
+    def fail(self, status: int, code: int, message: str, times: int = 1, *, after: int = 0) -> None:
+        """``times`` posts answer this Graph error, once ``after`` more went through."""
         error = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "Afake"}
-        self.failures.extend([(status, {"error": error})] * times)
+        self.failures.extend(
+            [(after, status, {"error": error})] + [(0, status, {"error": error})] * (times - 1)
+        )
 
     def add_media(self, media_id: str, data: bytes, mime_type: str = "image/jpeg") -> None:
         """Make ``media_id`` retrievable: ``GET /<version>/<media id>`` then its ``url``."""
@@ -114,13 +138,26 @@ class FakeWhatsAppGraphAPI(LocalAiohttpServer):
         body = await request.json()
         if body.get("messaging_product") != "whatsapp" or not body.get("to"):
             return self._error(400, 100, "Invalid parameter")
-        if self.failures:
-            status, error = self.failures.pop(0)
-            return web.json_response(error, status=status)
+        failure: tuple[int, dict[str, Any]] | None = None
+        with self._lock:
+            if self.failures:
+                let_through, status, error = self.failures[0]
+                if let_through:
+                    self.failures[0] = (let_through - 1, status, error)
+                else:
+                    self.failures.pop(0)
+                    failure = (status, error)
+        if failure is not None:
+            return web.json_response(failure[1], status=failure[0])
         kind = body.get("type", "text")
         last = self.last_user_message.get(str(body["to"]))
         if kind != "template" and (last is None or time.time() - last > WINDOW_S):
             return self._error(400, 131047, "Re-engagement message: more than 24 hours have passed")
+        if kind == "template":
+            refused = _check_template(body["template"])
+            if refused is not None:
+                code, message, details = refused
+                return self._error(400, code, message, details=details)
         problem = _validate(body)
         if problem:
             return self._error(400, 131009, problem)
@@ -135,8 +172,15 @@ class FakeWhatsAppGraphAPI(LocalAiohttpServer):
         )
 
     @staticmethod
-    def _error(status: int, code: int, message: str) -> web.Response:
-        error = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "Af"}
+    def _error(status: int, code: int, message: str, *, details: str = "") -> web.Response:
+        error: dict[str, Any] = {
+            "message": message,
+            "type": "OAuthException",
+            "code": code,
+            "fbtrace_id": "Af",
+        }
+        if details:
+            error["error_data"] = {"messaging_product": "whatsapp", "details": details}
         return web.json_response({"error": error}, status=status)
 
     # --- Meta's side of the webhook ---------------------------------------------------
@@ -154,6 +198,64 @@ class FakeWhatsAppGraphAPI(LocalAiohttpServer):
         raw = json.dumps(payload, ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json", "X-Hub-Signature-256": self.sign(raw)}
         return client.post(path, content=raw, headers=headers)
+
+
+_BAD_PARAMETER = re.compile(r"[\n\t]| {5,}")
+
+
+def _check_template(template: dict[str, Any]) -> tuple[int, str, str] | None:
+    """Meta's checks of a template message: (code, message, details) when refused."""
+    name = template.get("name")
+    language = (template.get("language") or {}).get("code")
+    if name not in TEMPLATES or language not in TEMPLATE_LANGUAGES:
+        return (
+            132001,
+            "(#132001) Template name does not exist in the translation",
+            f"template name ({name}) does not exist in {language}",
+        )
+    body_text, buttons = TEMPLATES[str(name)]
+    components = template.get("components") or []
+    parameters = [
+        p for c in components if c.get("type") == "body" for p in c.get("parameters") or []
+    ]
+    expected = len(re.findall(r"\{\{\d+\}\}", body_text))
+    if len(parameters) != expected:
+        return (
+            132000,
+            "(#132000) Number of parameters does not match the expected number of params",
+            f"body: number of localizable_params ({len(parameters)}) does not match the "
+            f"expected number of params ({expected})",
+        )
+    quick_replies = [c for c in components if c.get("type") == "button"]
+    if len(quick_replies) > buttons:
+        return (
+            132000,
+            "(#132000) Number of parameters does not match the expected number of params",
+            f"buttons: {len(quick_replies)} given, the template has {buttons}",
+        )
+    filled = body_text
+    for index, parameter in enumerate(parameters, start=1):
+        value = parameter.get("text")
+        if parameter.get("type") != "text" or not isinstance(value, str) or not value.strip():
+            return (
+                131008,
+                "(#131008) Required parameter is missing",
+                "Parameter of type text is missing text value",
+            )
+        if _BAD_PARAMETER.search(value):
+            return (
+                132018,
+                "(#132018) There's an issue with the parameters in your template",
+                "Param text cannot have new-line/tab characters or more than 4 consecutive spaces",
+            )
+        filled = filled.replace(f"{{{{{index}}}}}", value)
+    if len(filled) > MAX_TEMPLATE_BODY:
+        return (
+            132005,
+            "(#132005) Translated text too long",
+            f"the filled-in body is {len(filled)} characters, at most {MAX_TEMPLATE_BODY}",
+        )
+    return None
 
 
 def _validate(body: dict[str, Any]) -> str | None:
