@@ -21,6 +21,11 @@ import yaml
 
 from nlp import not_appeal
 from nlp.engine import ModelError, Prediction
+from nlp.language import KAZAKH_LETTERS as KAZAKH_LETTERS  # re-exported: older imports
+from nlp.language import KAZAKH_WORDS as KAZAKH_WORDS
+from nlp.language import detect_language as detect_language
+from nlp.language import language_of as language_of
+from nlp.language import languages
 from nlp.places import Gazetteer, load_gazetteer, natasha_places
 from nlp.places import detect_district as gazetteer_district
 
@@ -30,52 +35,8 @@ ALTERNATIVES = 3
 #: A topic this sure makes its category's urgency count even without a trigger phrase.
 URGENT_CATEGORY_CONFIDENCE = 0.5
 
-KAZAKH_LETTERS = frozenset("әғқңөұүһі")
-KAZAKH_WORDS = frozenset(
-    {
-        "және",
-        "мен",
-        "жоқ",
-        "бар",
-        "емес",
-        "көше",
-        "үй",
-        "аулада",
-        "ауласында",
-        "сәлеметсіз",
-        "рахмет",
-        "бізде",
-        "біздің",
-        "қала",
-        "көшесінде",
-        "ауданы",
-        "жылу",
-        "су",
-        "жарық",
-        "неге",
-        "қашан",
-        "керек",
-    }
-)
 _WORD = re.compile(r"[\wәғқңөұүһі]+", re.UNICODE)
 
-
-def _words_of(text: str) -> list[str]:
-    return text.split()
-
-
-# Russian words that mark a Russian stretch in a text that also has Kazakh words.
-RUSSIAN_WORDS = frozenset(
-    _words_of(
-        """
-    и в во на не нет что как это по за от до у из же но или уже очень есть был была было
-    мы вы они он она я нас нам вас вам который которые когда где почему просим прошу
-    пожалуйста здравствуйте спасибо помогите третий день неделю дома доме дворе улице
-    вообще срочно опять снова еще тоже только можно нельзя надо нужно
-    """
-    )
-)
-_RUSSIAN_ENDINGS = ("ые", "ый", "ого", "ому", "ими", "ыми", "ться", "тся", "ение", "ются")
 
 # Emergencies: what raises the priority, as patterns over normalized text (ё → е); the
 # words that matched are reported, so the operator sees why an appeal jumped the queue.
@@ -173,6 +134,7 @@ class Lexicon:
     urgent_categories: frozenset[str] = field(default_factory=frozenset)
     keyword_index: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     gazetteer: Gazetteer | None = None  # places → districts (nlp.places)
+    place_words: frozenset[str] = frozenset()  # folded words of place names (not language)
 
     @staticmethod
     def index(
@@ -202,34 +164,6 @@ class Annotation:
     urgency_reasons: list[str] = field(default_factory=list)  # gas, flooding, fallen_wires …
     not_appeal: str | None = None  # greeting, thanks, spam, abuse, empty
     not_appeal_evidence: list[str] = field(default_factory=list)
-
-
-def detect_language(text: str) -> str:
-    """'kk' when Kazakh letters or words dominate, 'ru' otherwise (mixed texts lean to Kazakh).
-
-    The language our replies use; ``language_of`` also tells mixed texts apart.
-    """
-    lowered = text.lower()
-    if any(letter in KAZAKH_LETTERS for letter in lowered):
-        return "kk"
-    words = set(_WORD.findall(lowered))
-    return "kk" if len(words & KAZAKH_WORDS) >= 2 else "ru"
-
-
-def language_of(text: str) -> str:
-    """ru, kk or mixed: Kazakh-marked words (letters, common words) against Russian ones."""
-    words = _WORD.findall(text.lower().replace("ё", "е"))
-    kazakh = russian = 0
-    for word in words:
-        if word in KAZAKH_WORDS or any(letter in KAZAKH_LETTERS for letter in word):
-            kazakh += 1
-        elif word in RUSSIAN_WORDS or (len(word) > 4 and word.endswith(_RUSSIAN_ENDINGS)):
-            russian += 1
-    if kazakh == 0 and russian == 0:
-        return detect_language(text)
-    if kazakh >= 2 and russian >= 2:  # both languages carry part of the message
-        return "mixed"
-    return "kk" if kazakh > russian else "ru"
 
 
 def _stem_hits(normalized: str, terms: Iterable[str]) -> list[str]:
@@ -351,8 +285,9 @@ def annotate(
         (kind for kind, stems in TYPE_HINTS if any(stem in lowered for stem in stems)),
         "application",
     )
+    language, reply_language = languages(text, names=lexicon.place_words)
     return Annotation(
-        language=language_of(text),
+        language=language,
         category_code=category,
         confidence=confidence,
         alternatives=alternatives,
@@ -362,7 +297,7 @@ def annotate(
         urgency_triggers=triggers,
         safety_flag=safety,
         appeal_type=appeal_type,
-        reply_language=detect_language(text),
+        reply_language=reply_language,
         topic_source=source,
         urgency_reasons=reasons,
         not_appeal=rejected.reason if rejected else None,
@@ -407,6 +342,8 @@ def load_lexicon(data_dir: Path) -> Lexicon:
     places: dict[str, tuple[str, ...]] = {}
     for district in districts:
         places[district["code"]] = tuple(sorted(district.get("places", [])))
+    gazetteer = load_gazetteer(data_dir)
+    place_words = frozenset(word for key in gazetteer.keys for word in key if len(word) > 2)
     return Lexicon(
-        keywords, places, frozenset(urgent), Lexicon.index(keywords), load_gazetteer(data_dir)
+        keywords, places, frozenset(urgent), Lexicon.index(keywords), gazetteer, place_words
     )
