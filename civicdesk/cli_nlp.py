@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from core.errors import DomainError
@@ -26,9 +25,13 @@ def _engine_options(args: argparse.Namespace) -> dict[str, object]:
         if value is not None:
             options[name] = value
     if args.engine == "transformers":
-        checkpoint = getattr(args, "checkpoint", None) or get_settings().nlp_transformers_checkpoint
-        if checkpoint:
-            options["checkpoint"] = checkpoint
+        from nlp.topic import engine_options, resolve_path
+
+        given = getattr(args, "checkpoint", None)
+        if given:
+            options["checkpoint"] = str(resolve_path(given))
+        else:
+            options.update(engine_options("transformers", get_settings()))
     return options
 
 
@@ -109,8 +112,11 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from nlp.topic import engine_options, resolve_path
+
     settings = get_settings()
-    out = Path(args.out or settings.nlp_model_dir)
+    # The same reading as the pipeline's: a relative --out is under the repository root.
+    out = resolve_path(args.out or settings.nlp_model_dir)
     engine = args.engine or settings.nlp_engine
     args.engine = engine
     if not args.csv:
@@ -118,7 +124,12 @@ def _train(args: argparse.Namespace) -> int:
             raise DomainError("--text-col/--label-col need --csv", code="validation_failed")
         from intake.nlp_training import train_project_model
 
-        summary = train_project_model(settings=settings, out_dir=out)
+        summary = train_project_model(
+            settings=settings,
+            out_dir=out,
+            engine=engine,
+            options={**engine_options(engine, settings), **_engine_options(args)},
+        )
         print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
         return 0
     if not args.text_col or not args.label_col:
@@ -186,7 +197,11 @@ def _add_engine_options(parser: argparse.ArgumentParser, *, default_engine: str 
     parser.add_argument("--C", dest="C", type=float, help="tfidf-linear: regularisation")
     parser.add_argument("--model", choices=["svc", "lr"], help="tfidf-linear: linear model")
     parser.add_argument("--max-chars", dest="max_chars", type=int, help="read only the head")
-    parser.add_argument("--checkpoint", help="transformers: local checkpoint directory")
+    parser.add_argument(
+        "--checkpoint",
+        help="transformers: local checkpoint directory (default: "
+        "CIVICDESK_NLP_TRANSFORMERS_CHECKPOINT); relative to the repository",
+    )
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
@@ -215,7 +230,10 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     train.add_argument("--csv", help="labeled CSV; without it: the project's own corpus")
     train.add_argument("--text-col")
     train.add_argument("--label-col")
-    train.add_argument("--out", help="model directory (default: CIVICDESK_NLP_MODEL_DIR)")
+    train.add_argument(
+        "--out",
+        help="model directory (default: CIVICDESK_NLP_MODEL_DIR); relative to the repository",
+    )
     train.add_argument(
         "--holdout", type=float, default=0.2, help="share held out for the recorded figures"
     )

@@ -30,14 +30,16 @@ def train_project_model(
     out_dir: Path | None = None,
     session: Session | None = None,
     refit_all: bool = True,
+    engine: str | None = None,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, object]:
     """Corpus + corrections → a saved model in ``out_dir`` (default: the configured model
-    directory), served by this process from now on. Returns the model's metadata."""
-    configured = topic.model_directory(settings)
-    if out_dir is None or Path(out_dir) == Path(settings.nlp_model_dir):
-        directory = configured  # the default, wherever the command runs from
-    else:
-        directory = Path(out_dir).resolve()
+    directory), served by this process from now on. Returns the model's metadata.
+
+    ``engine`` and ``options`` default to the configuration (``CIVICDESK_NLP_ENGINE``,
+    ``CIVICDESK_NLP_TRANSFORMERS_CHECKPOINT``): what the pipeline would train itself."""
+    # Relative paths are under the repository root, as for CIVICDESK_NLP_MODEL_DIR.
+    directory = topic.model_directory(settings) if out_dir is None else topic.resolve_path(out_dir)
     corrections_note = "from the database"
     if session is not None:
         texts, labels = corrections_for_training(session)
@@ -50,9 +52,10 @@ def train_project_model(
             texts, labels = [], []
             corrections_note = f"database unavailable ({error.__class__.__name__})"
     weight = settings.nlp_correction_weight
+    engine = engine or settings.nlp_engine
     classifier, metadata = topic.train_corpus_model(
         data_dir=settings.data_dir,
-        engine=settings.nlp_engine,
+        engine=engine,
         extra_texts=[text for text in texts for _ in range(weight)],
         extra_labels=[label for label in labels for _ in range(weight)],
         source={
@@ -62,6 +65,7 @@ def train_project_model(
             "corrections_by_category": dict(Counter(labels).most_common()),
         },
         refit_all=refit_all,
+        options=options if options is not None else topic.engine_options(engine, settings),
     )
     save_model(classifier, directory, metadata)
     topic.install(topic.LoadedModel(classifier, metadata, directory))

@@ -226,8 +226,27 @@ def model_predictions(texts: Sequence[str]) -> list[Prediction] | None:
     try:
         return topic.predict(texts, top_k=ALTERNATIVES + 1)
     except (ModelError, ImportError, OSError, ValueError) as error:
-        log.warning("topic model unavailable (%s): keyword fallback", error.__class__.__name__)
+        _warn_fallback(error)
         return None
+
+
+_warned: set[str] = set()
+
+
+def _warn_fallback(error: Exception) -> None:
+    """Say loudly, once per process and cause, that topics now come from keywords. The
+    message names the cause (a model path, a missing extra), never a text of an appeal."""
+    cause = f"{error.__class__.__name__}: {error}" if isinstance(error, ModelError) else (
+        error.__class__.__name__
+    )
+    if cause in _warned:
+        return
+    _warned.add(cause)
+    log.error(
+        "TOPIC MODEL UNAVAILABLE: appeals are classified by keywords only (%s); "
+        "fix the nlp settings or run `civicdesk nlp train`",
+        cause,
+    )
 
 
 def annotate(

@@ -70,10 +70,31 @@ _cache: dict[Path, LoadedModel] = {}
 _stamps: dict[Path, tuple[Stamp, float]] = {}  # directory → (stamp of the loaded model, checked at)
 
 
+def engine_options(engine: str, settings: Settings | None = None) -> dict[str, Any]:
+    """The configured engine's options for corpus training: the measured ``CORPUS_OPTIONS``
+    for tfidf-linear, the configured checkpoint directory for transformers (relative paths
+    under the repository root, like the model directory)."""
+    if engine == "tfidf-linear":
+        return dict(CORPUS_OPTIONS)
+    if engine == "transformers":
+        settings = settings or get_settings()
+        checkpoint = settings.nlp_transformers_checkpoint
+        if not checkpoint:
+            return {}
+        return {"checkpoint": str(resolve_path(checkpoint))}
+    return {}
+
+
+def resolve_path(path: str | Path) -> Path:
+    """The one reading of a model or checkpoint path, for the settings and the CLI alike: a
+    relative path is under the repository root, wherever the command runs from."""
+    path = Path(path).expanduser()
+    return (path if path.is_absolute() else REPO_ROOT / path).resolve()
+
+
 def model_directory(settings: Settings | None = None) -> Path:
     settings = settings or get_settings()
-    directory = Path(settings.nlp_model_dir)
-    return (directory if directory.is_absolute() else REPO_ROOT / directory).resolve()
+    return resolve_path(settings.nlp_model_dir)
 
 
 def has_model(directory: Path) -> bool:
@@ -89,6 +110,7 @@ def train_corpus_model(
     source: dict[str, object] | None = None,
     evaluation: dict[str, object] | None = None,
     refit_all: bool = False,
+    options: dict[str, Any] | None = None,
 ) -> tuple[TopicClassifier, ModelMetadata]:
     """Fit on the corpus's train split plus ``extra`` examples (operators' corrections),
     measure and re-calibrate on its held-out split, and (``refit_all``) fit again on all rows.
@@ -102,7 +124,8 @@ def train_corpus_model(
     test_texts, test_labels = texts_and_labels(load_corpus(data_dir, split="test"))
     texts = [*train_texts, *extra_texts]
     labels = [*train_labels, *extra_labels]
-    options: dict[str, Any] = CORPUS_OPTIONS if engine == "tfidf-linear" else {}
+    if options is None:
+        options = engine_options(engine)
     if refit_all:
         texts, labels = [*texts, *test_texts], [*labels, *test_labels]
     held_out = make_classifier(engine, **options)
@@ -191,6 +214,7 @@ def _load_or_train(directory: Path, settings: Settings) -> LoadedModel:
             data_dir=settings.data_dir,
             engine=settings.nlp_engine,
             source={"auto_trained": True},
+            options=engine_options(settings.nlp_engine, settings),
         )
         save_model(classifier, directory, metadata)
         return LoadedModel(classifier, metadata, directory)
