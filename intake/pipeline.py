@@ -65,7 +65,7 @@ def decide_outcome(
 ) -> SystemOutcome:
     """Everything the pipeline decides for one appeal, without touching the database."""
     if annotation is None:
-        annotation = annotate(appeal.text, lexicon)
+        annotation = annotate(appeal.text, lexicon, address=appeal.address)
     match_text, place_keys, street_key = match_keys(appeal.text, appeal.address)
     fields: dict[str, Any] = {
         "match_text": match_text,
@@ -154,7 +154,10 @@ def process_batch(
     table = routing_table(session)
     settings = get_settings()
     annotations = annotate_batch(
-        [appeal.text for appeal in pending], lexicon, use_natasha=settings.nlp_use_natasha
+        [appeal.text for appeal in pending],
+        lexicon,
+        use_natasha=settings.nlp_use_natasha,
+        addresses=[appeal.address for appeal in pending],
     )
     outcomes = [
         decide_outcome(

@@ -43,7 +43,10 @@ def advise(
         raise ValidationFailed(f"unknown district {district_code!r}", code="unknown_district")
     settings = get_settings()
     annotation = annotate(
-        text, load_lexicon(settings.data_dir), use_natasha=settings.nlp_use_natasha
+        text,
+        load_lexicon(settings.data_dir),
+        use_natasha=settings.nlp_use_natasha,
+        address=address,
     )
     shown = language or annotation.language
     table = routing_table(session)

@@ -256,9 +256,11 @@ def annotate(
     prediction: Prediction | None = None,
     use_model: bool = True,
     use_natasha: bool = False,
+    address: str | None = None,
 ) -> Annotation:
     """Everything the pipeline needs to know of one text. ``prediction`` comes from a batch
-    ``predict()``; without one the model is asked for this text alone (``use_model``)."""
+    ``predict()``; without one the model is asked for this text alone (``use_model``).
+    ``address``: the appeal's own address field, which names the district first."""
     if prediction is None and use_model:
         predictions = model_predictions([text])
         prediction = predictions[0] if predictions else None
@@ -281,7 +283,11 @@ def annotate(
         confidence = keyword_ranking[0][1] if keyword_ranking else 0.0
         alternatives = keyword_ranking[1 : ALTERNATIVES + 1]
         source = "keywords" if keyword_ranking else "none"
-    district, evidence = detect_district(text, lexicon, use_natasha=use_natasha)
+    district, evidence = None, None
+    if address and address.strip():
+        district, evidence = detect_district(address, lexicon, use_natasha=use_natasha)
+    if district is None:
+        district, evidence = detect_district(text, lexicon, use_natasha=use_natasha)
     lowered = f" {text.lower().replace('ё', 'е')}"
     triggers, reasons = urgency_triggers(text)
     safety = None
@@ -325,9 +331,14 @@ def annotate(
 
 
 def annotate_batch(
-    texts: Sequence[str], lexicon: Lexicon, *, use_natasha: bool = False
+    texts: Sequence[str],
+    lexicon: Lexicon,
+    *,
+    use_natasha: bool = False,
+    addresses: Sequence[str | None] | None = None,
 ) -> list[Annotation]:
-    """A batch with one ``predict()`` call (the engine vectorizes all texts at once)."""
+    """A batch with one ``predict()`` call (the engine vectorizes all texts at once);
+    ``addresses``: each appeal's address field (same order), searched for the district first."""
     predictions = model_predictions(texts) if texts else []
     return [
         annotate(
@@ -336,6 +347,7 @@ def annotate_batch(
             prediction=predictions[index] if predictions else None,
             use_model=False,
             use_natasha=use_natasha,
+            address=addresses[index] if addresses is not None else None,
         )
         for index, text in enumerate(texts)
     ]

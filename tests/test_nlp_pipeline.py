@@ -104,6 +104,23 @@ def test_a_greeting_waits_for_an_operator_as_not_an_appeal(
     assert "greeting" in (appeal.routing_reason or "")
 
 
+def test_the_address_field_names_the_district(
+    session: Session, submit_appeal: Any, nlp_settings: Settings
+) -> None:
+    """A portal or console form has its own address field: the district comes from it when
+    the text names no place (and wins over a place the text mentions in passing)."""
+    from intake.routing_advice import advise
+
+    text = "Во дворе не вывозят мусор уже неделю, контейнеры переполнены"
+    appeal = submit_appeal(text, address="мкр Самал-2, дом 5")
+    assert appeal.district_code == "medeu"
+    [row] = classifications(session, appeal)
+    assert row.district_code == "medeu" and "Самал" in (row.district_evidence or "")
+    advice = advise(session, text=text, address="мкр Самал-2, дом 5")
+    assert advice["district"] == "medeu"
+    assert advise(session, text=text)["district"] is None
+
+
 def test_the_anonymity_rule_is_not_fooled_by_everyday_words(
     session: Session, submit_appeal: Any, nlp_settings: Settings
 ) -> None:
