@@ -3,18 +3,38 @@
 Redis with a TTL when the deployment has Redis (several web processes share it), a
 process-local dict otherwise (the embedded default). Durable facts (language, phone,
 processed updates) are in the database, not here: losing this state only loses a draft.
+
+A chat's state is read, changed and written back by one update at a time: ``lock(key)``
+is a Redis lock with a timeout (every web process), or a process lock in memory mode.
+Without it two updates of one chat arriving together (an album of photos is one update
+per photo) would both start from the same draft and the later write would drop the
+other's photo.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
+import zlib
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
 from core.settings import Settings
 
+log = logging.getLogger(__name__)
 State = dict[str, Any]
+#: How long a chat's lock may be held (a stuck process frees it after this) and how long
+#: an update waits for it before giving up (the webhook then answers 503 and the
+#: messenger delivers the update again later).
+LOCK_TIMEOUT_S = 30.0
+LOCK_WAIT_S = 10.0
+
+
+class ChatBusy(RuntimeError):
+    """Another update of this chat held its lock for longer than ``LOCK_WAIT_S``."""
 
 
 class StateStore(Protocol):
@@ -24,14 +44,32 @@ class StateStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def lock(self, key: str) -> AbstractContextManager[None]:
+        """Hold ``key`` while its state is read, changed and written back."""
+        ...
+
 
 class MemoryStateStore:
     """Process-local, with the same expiry as Redis (checked on read)."""
+
+    STRIPES = 64
 
     def __init__(self, ttl_s: int = 24 * 3600) -> None:
         self._ttl_s = ttl_s
         self._items: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
+        # A fixed set of locks shared by hash: bounded memory, chats rarely collide.
+        self._chat_locks = [threading.Lock() for _ in range(self.STRIPES)]
+
+    @contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        chat_lock = self._chat_locks[zlib.crc32(key.encode()) % self.STRIPES]
+        if not chat_lock.acquire(timeout=LOCK_WAIT_S):
+            raise ChatBusy(f"chat state {key.split(':')[0]} is busy")
+        try:
+            yield
+        finally:
+            chat_lock.release()
 
     def get(self, key: str) -> State | None:
         with self._lock:
@@ -73,6 +111,24 @@ class RedisStateStore:
 
     def delete(self, key: str) -> None:
         self._redis.delete(self._prefix + key)
+
+    @contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        from redis.exceptions import LockError
+
+        held = self._redis.lock(
+            self._prefix + "lock:" + key, timeout=LOCK_TIMEOUT_S, blocking_timeout=LOCK_WAIT_S
+        )
+        if not held.acquire():
+            raise ChatBusy(f"chat state {key.split(':')[0]} is busy")
+        try:
+            yield
+        finally:
+            try:
+                held.release()
+            except LockError:
+                # Held past its timeout (the update took over 30 s): already free.
+                log.warning("a chat lock expired before it was released")
 
 
 _stores: dict[tuple[str, str, int, str], StateStore] = {}

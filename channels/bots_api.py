@@ -7,7 +7,12 @@
 - ``POST /webhooks/whatsapp``: ``X-Hub-Signature-256`` checked on every delivery (401).
 
 Malformed JSON is a 400; updates we do not handle are a 200, so the sender stops
-retrying. Logs carry ids and counts, never texts, names or phone numbers.
+retrying; an update whose chat is locked by another for too long is a 503, so the
+messenger delivers it again. Logs carry ids and counts, never texts, names or phone
+numbers.
+
+Replies go through the per-channel rate limiter; a reply refused as retryable is sent
+once more after a short pause, then dropped (see ``channels.telegram.bot``).
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ import asyncio
 import hmac
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from aiogram.types import Update
@@ -25,9 +32,10 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
 
-from channels.bot_state import state_store
+from channels.bot_state import ChatBusy, state_store
 from channels.conversation import Inbound, process
 from channels.notifications import record_provider_status
+from channels.rate_limit import limiter
 from channels.senders import DeliveryError, OutboundMessage
 from channels.telegram.bot import close_runtimes, runtime_for
 from channels.whatsapp import webhook
@@ -40,8 +48,24 @@ TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a hea
 WHATSAPP_SIGNATURE_HEADER = "X-Hub-Signature-256"
 
 
+REPLY_RETRY_PAUSE_S = 0.5
+
+
+def warn_if_unprotected(settings: Settings) -> bool:
+    """Outside production a bot token without a webhook secret is allowed (a laptop), but
+    then anyone can post updates to /webhooks/telegram: say so at startup."""
+    if settings.telegram_bot_token and not settings.telegram_webhook_secret:
+        log.warning(
+            "CIVICDESK_TELEGRAM_WEBHOOK_SECRET is not set: /webhooks/telegram accepts "
+            "updates without the secret-token check (allowed only outside production)"
+        )
+        return True
+    return False
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    warn_if_unprotected(get_settings())
     yield
     await close_runtimes()
 
@@ -81,7 +105,11 @@ async def telegram_webhook(request: Request) -> Response:
         # shape): not ours to handle, and a 4xx would make Telegram retry it for hours.
         log.warning("telegram webhook: update %s does not parse; skipped", data["update_id"])
         return JSONResponse({"ok": True, "handled": False})
-    await runtime.dispatcher.feed_update(runtime.bot, update)
+    try:
+        await runtime.dispatcher.feed_update(runtime.bot, update)
+    except ChatBusy:
+        log.warning("telegram webhook: update %s waited too long for its chat", data["update_id"])
+        return _error(503, "chat_busy", "another update of this chat is being handled")
     return JSONResponse({"ok": True})
 
 
@@ -130,12 +158,26 @@ def handle_whatsapp(messages: list[Inbound], settings: Settings) -> int:
                 language=outcome.language,
                 buttons=reply.buttons,
             )
-            try:
-                sender.send(message)
-            except DeliveryError as error:
-                log.warning("whatsapp reply not delivered (retryable=%s)", error.retryable)
+            if not _send_reply(sender, message):
                 break
     return handled
+
+
+def _send_reply(sender: WhatsAppSender, message: OutboundMessage) -> bool:
+    """One reply through the rate limiter; a retryable refusal is tried once more, from
+    the first part Graph did not accept."""
+    for attempt in (1, 2):
+        limiter().acquire("whatsapp")
+        try:
+            sender.send(message)
+            return True
+        except DeliveryError as error:
+            if not error.retryable or attempt == 2:
+                log.warning("whatsapp reply not delivered (retryable=%s)", error.retryable)
+                return False
+            message = replace(message, skip_parts=error.parts_sent)
+        time.sleep(REPLY_RETRY_PAUSE_S)
+    return False
 
 
 def record_whatsapp_statuses(statuses: list[webhook.StatusUpdate]) -> int:
@@ -172,7 +214,11 @@ async def whatsapp_webhook(request: Request) -> Response:
     except webhook.MalformedPayload as error:
         log.warning("whatsapp webhook: malformed payload (%s)", error)
         return _error(400, "malformed_payload", "the body is not a WhatsApp webhook")
-    handled = await asyncio.to_thread(handle_whatsapp, messages, settings) if messages else 0
+    try:
+        handled = await asyncio.to_thread(handle_whatsapp, messages, settings) if messages else 0
+    except ChatBusy:
+        log.warning("whatsapp webhook: a message waited too long for its chat")
+        return _error(503, "chat_busy", "another message of this chat is being handled")
     if statuses:
         await asyncio.to_thread(record_whatsapp_statuses, statuses)
     log.info(

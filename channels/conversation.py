@@ -6,10 +6,15 @@ here: choose a language, file an appeal (text, photos, location, phone), see "my
 appeals", rate an answer, get a quick answer from the knowledge base.
 
 ``handle()`` is a service (it flushes, never commits). ``process()`` is the entry
-point: it owns the transaction, and only after the commit saves the conversation
-state and returns the replies to send, so a rolled-back update leaves no trace and a
-re-delivered one (its ``(channel, external id)`` already in ``bot_inbound``) gets
-neither a second appeal nor a second reply.
+point: under the chat's lock it reads the state, owns the transaction, and only after
+the commit saves the conversation state and returns the replies to send, so a
+rolled-back update leaves no trace, a re-delivered one (its ``(channel, external id)``
+already in ``bot_inbound``) gets neither a second appeal nor a second reply, and two
+updates of one chat arriving together (photos of an album) both land in the draft.
+
+Nothing the citizen wrote is dropped: a message the NLP takes for something other
+than an appeal (beyond a plain greeting or thanks) is kept as the draft, with a button
+to file it anyway, since real complaints are sometimes misread as spam or abuse.
 """
 
 from __future__ import annotations
@@ -45,8 +50,12 @@ InboundKind = Literal[
     "text", "command", "photo", "location", "contact", "button", "unsupported", "too_big"
 ]
 MAX_PHOTO_MB = 10
-MAX_DRAFT_PHOTOS = 10
 MY_APPEALS_SHOWN = 10
+
+
+def max_draft_photos() -> int:
+    """Photos one appeal takes: the attachments service stores no more than this."""
+    return get_settings().attachments_per_appeal
 
 
 @dataclass(frozen=True)
@@ -138,6 +147,16 @@ def _draft_buttons(language: str) -> tuple[Button, ...]:
     )
 
 
+def _file_anyway_buttons(channel: Channel, language: str) -> tuple[Button, ...]:
+    """Send the kept text although the NLP doubts it is an appeal (WhatsApp's button titles
+    take 20 characters, so it gets the short wording)."""
+    key = "button.file_anyway" if channel == Channel.WHATSAPP else "button_long.file_anyway"
+    return (
+        Button("draft:send", t(key, language)),
+        Button("draft:cancel", t("button.cancel", language)),
+    )
+
+
 LANGUAGE_BUTTONS = (Button("lang:ru", "Русский"), Button("lang:kk", "Қазақша"))
 
 
@@ -163,16 +182,21 @@ def _absorb(inbound: Inbound, state: State, contact: BotContact) -> str | None:
         state["text"].append(inbound.text.strip())
         return "draft.saved"
     if inbound.kind == "photo":
-        if inbound.media_ref and len(state["media"]) < MAX_DRAFT_PHOTOS:
-            state["media"].append(inbound.media_ref)
         if inbound.text.strip():
             state["text"].append(inbound.text.strip())
+        if inbound.media_ref and inbound.media_ref not in state["media"]:
+            if len(state["media"]) >= max_draft_photos():
+                return "draft.photo_limit"
+            state["media"].append(inbound.media_ref)
         return "draft.photo"
     if inbound.kind == "location":
         state["lat"], state["lon"] = inbound.latitude, inbound.longitude
         return "draft.location"
     if inbound.kind == "contact":
         if not inbound.own_phone or not inbound.phone:
+            # On WhatsApp there is no share button: the sender's own number is the wa_id.
+            if inbound.channel == Channel.WHATSAPP:
+                return "draft.other_phone_whatsapp"
             return "draft.other_phone"
         try:
             contact.phone_e164 = normalize_phone(inbound.phone)
@@ -229,7 +253,7 @@ def _dispatch(
     if language is None:
         # First contact: keep what they wrote, ask the language, continue after.
         if inbound.kind in {"text", "photo", "location", "contact"} and not (
-            inbound.kind == "text" and small_talk(inbound.text)
+            inbound.kind == "text" and small_talk(inbound.text) in ("greeting", "thanks")
         ):
             state = _draft(state)
             _absorb(inbound, state, contact)
@@ -246,9 +270,15 @@ def _dispatch(
         return _comment(session, inbound, state, language)
     if inbound.kind == "text" and state.get("step") != "draft":
         kind = small_talk(inbound.text)
-        if kind is not None:
-            key = {"greeting": "greeting", "thanks": "small_talk"}.get(kind, "not_appeal")
+        if kind in ("greeting", "thanks"):
+            key = "greeting" if kind == "greeting" else "small_talk"
             return Outcome([Reply(t(key, language), _menu_buttons(language))], state)
+        if kind == "other":
+            # Perhaps spam, perhaps a complaint the detector misread: keep it, let them choose.
+            state = _empty_draft()
+            state["text"].append(inbound.text.strip())
+            buttons = _file_anyway_buttons(inbound.channel, language)
+            return Outcome([Reply(t("not_appeal", language), buttons)], state)
         answer = quick.answer(inbound.text, language)
         if answer:
             state = _empty_draft()
@@ -257,7 +287,8 @@ def _dispatch(
             return Outcome([reply], state)
     state = _draft(state)
     key = _absorb(inbound, state, contact) or "draft.saved"
-    return Outcome([Reply(t(key, language), _draft_buttons(language))], state)
+    reply = Reply(t(key, language, max=max_draft_photos()), _draft_buttons(language))
+    return Outcome([reply], state)
 
 
 def _set_language(contact: BotContact, language: str, state: State) -> Outcome:
@@ -515,13 +546,14 @@ def process(
     Synchronous: the async transports call it in a worker thread.
     """
     key = state_key(inbound)
-    with db.transaction() as session:
-        outcome = handle(
-            session, inbound=inbound, state=store.get(key), quick_answerer=quick_answerer
-        )
-    if not outcome.duplicate:
-        if outcome.state is None:
-            store.delete(key)
-        else:
-            store.put(key, outcome.state)
+    with store.lock(key):
+        with db.transaction() as session:
+            outcome = handle(
+                session, inbound=inbound, state=store.get(key), quick_answerer=quick_answerer
+            )
+        if not outcome.duplicate:
+            if outcome.state is None:
+                store.delete(key)
+            else:
+                store.put(key, outcome.state)
     return outcome

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from channels import conversation
-from channels.bot_state import MemoryStateStore, StateStore
+from channels.bot_state import MemoryStateStore, RedisStateStore, StateStore
 from channels.conversation import Inbound, Outcome, process, small_talk
 from channels.conversation_texts import TEXTS
 from channels.models import BotContact, BotMedia
+from core import db
+from core.settings import Settings
 from intake import actions
 from intake.models import Appeal, Channel, Citizen
 
@@ -131,7 +135,8 @@ def test_small_talk_files_nothing(say: Chat, session: Session) -> None:
     assert "draft:send" not in _payloads(thanks)
     assert session.scalar(select(func.count()).select_from(Appeal)) == before
     assert "Здравствуйте" in _texts(say("text", text="Добрый день!"))
-    assert "не видно вопроса" in _texts(say("text", text="Заработок от 500$ в день www.x.ru"))
+    doubtful = say("text", text="Заработок от 500$ в день www.x.ru")
+    assert "нет вопроса или жалобы" in _texts(doubtful)
     assert session.scalar(select(func.count()).select_from(Appeal)) == before
     assert small_talk("Сәлеметсіз бе!") == "greeting"
     assert small_talk("Спасибо, но фонарь так и не починили у дома 5") is None
@@ -229,3 +234,118 @@ def test_state_lives_in_redis_with_a_ttl(connection: Any, redis_url: str) -> Non
     filed = chat("button", payload="draft:send")
     assert filed.appeal is not None
     assert redis_store.get(key) is None  # the draft is gone once filed
+
+
+SPAM_LIKE = "Заработок от 500$ в день www.x.ru"
+
+
+@pytest.mark.parametrize(
+    ("language", "button", "expected"),
+    [("ru", "Всё равно подать обращение", "нет вопроса"), ("kk", "Бәрібір өтініш беру", "жоқ")],
+)
+def test_a_message_taken_for_no_appeal_is_kept_and_can_be_filed_anyway(
+    say: Chat, session: Session, language: str, button: str, expected: str
+) -> None:
+    """The detector is sometimes wrong: the text is kept as the draft, with a button."""
+    say("button", payload=f"lang:{language}")
+    doubtful = say("text", text=SPAM_LIKE)
+    assert expected in _texts(doubtful)
+    [reply] = doubtful.replies
+    assert reply.buttons[0].payload == "draft:send"
+    assert reply.buttons[0].title == button
+    filed = say("button", payload="draft:send")
+    assert filed.appeal is not None and filed.appeal.created
+    appeal = session.get(Appeal, filed.appeal.appeal_id, populate_existing=True)
+    assert appeal is not None and appeal.text == SPAM_LIKE
+
+
+def test_a_doubtful_first_message_is_kept_while_the_language_is_asked(say: Chat) -> None:
+    say("text", text=SPAM_LIKE)
+    chosen = say("button", payload="lang:ru")
+    assert "draft:send" in _payloads(chosen)  # the text waits in the draft
+    filed = say("button", payload="draft:send")
+    assert filed.appeal is not None
+
+
+def test_photos_beyond_what_an_appeal_stores_are_refused_with_a_word(
+    say: Chat, session: Session, settings: Settings
+) -> None:
+    limit = settings.attachments_per_appeal
+    say("button", payload="lang:kk")
+    say("text", text=APPEAL_TEXT)
+    for n in range(limit):
+        assert "Фото өтінішке қосылды" in _texts(say("photo", media_ref=f"photo-{n}"))
+    over = say("photo", media_ref="photo-extra", text="тағы бір фото")
+    assert f"{limit} фотодан артық" in _texts(over)
+    assert "draft:send" in _payloads(over)
+    filed = say("button", payload="draft:send")
+    assert filed.appeal is not None
+    media = session.scalars(
+        select(BotMedia.reference).where(BotMedia.appeal_id == filed.appeal.appeal_id)
+    ).all()
+    assert sorted(media) == sorted(f"photo-{n}" for n in range(limit))
+    appeal = session.get(Appeal, filed.appeal.appeal_id, populate_existing=True)
+    assert appeal is not None and "тағы бір фото" in appeal.text  # the caption is kept
+
+
+class SlowStore(MemoryStateStore):
+    """A store whose reads take a while, so two updates of one chat overlap."""
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        found = super().get(key)
+        time.sleep(0.3)
+        return found
+
+
+class SlowRedisStore(RedisStateStore):
+    def get(self, key: str) -> dict[str, Any] | None:
+        found = super().get(key)
+        time.sleep(0.3)
+        return found
+
+
+@pytest.fixture
+def committing(pg_engine: Engine, settings: Settings) -> Iterator[list[str]]:
+    """Sessions on their own connections (two threads cannot share the test's one); the
+    rows of the chats named in the yielded list are deleted afterwards."""
+    previous = db._session_factory
+    db._session_factory = sessionmaker(bind=pg_engine, expire_on_commit=False)
+    addresses: list[str] = []
+    try:
+        yield addresses
+    finally:
+        db._session_factory = previous
+        with pg_engine.begin() as connection:
+            connection.execute(delete(BotContact).where(BotContact.address.in_(addresses)))
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_two_photos_arriving_together_both_land_in_the_draft(
+    committing: list[str], backend: str, request: pytest.FixtureRequest
+) -> None:
+    if backend == "redis":
+        redis_url = request.getfixturevalue("redis_url")
+        store: StateStore = SlowRedisStore(
+            redis_url, ttl_s=120, prefix=f"civicdesk-test-{uuid.uuid4().hex}"
+        )
+    else:
+        store = SlowStore()
+    chat = Chat(store)
+    committing.append(chat.address)
+    chat("button", payload="lang:ru")
+    chat("text", text=APPEAL_TEXT)
+    barrier = threading.Barrier(2)
+
+    def photo(reference: str) -> None:
+        barrier.wait()
+        chat("photo", media_ref=reference)
+
+    threads = [threading.Thread(target=photo, args=(f"album-{n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    draft = store.get(f"telegram:{chat.address}")
+    assert draft is not None
+    assert sorted(draft["media"]) == ["album-0", "album-1"]
+    assert draft["text"] == [APPEAL_TEXT]

@@ -8,6 +8,10 @@ fake, which honours ``getUpdates`` offsets like Telegram.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import threading
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,9 +21,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from channels.models import BotMedia
+from channels.models import BotContact, BotMedia
 from channels.senders import Button, DeliveryError, OutboundMessage
-from channels.telegram.bot import TelegramRuntime
 from channels.telegram.sender import TelegramSender
 from core import db
 from core.settings import Settings, override_settings
@@ -53,7 +56,10 @@ def bot_settings(settings: Settings, fake: tg.FakeTelegramBotAPI) -> Iterator[Se
 
 @pytest.fixture
 def bot_client(connection: Connection, bot_settings: Settings) -> Iterator[TestClient]:
+    from channels import bot_state
     from civicdesk.app import create_app
+
+    bot_state._stores.clear()  # each test starts with no unfinished drafts
 
     app = create_app(bot_settings)
     db._session_factory = sessionmaker(
@@ -214,27 +220,31 @@ def test_rating_button_press_is_stored(
 def test_long_polling_with_the_real_aiogram_client(
     connection: Connection, bot_settings: Settings, fake: tg.FakeTelegramBotAPI
 ) -> None:
+    """``civicdesk bots telegram-polling`` runs ``run_polling``: it removes the webhook
+    first (Telegram serves one or the other), then polls for our two update types."""
+    from channels.telegram.bot import ALLOWED_UPDATES, run_polling
+
     db._session_factory = sessionmaker(
         bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
     )
 
     async def run() -> None:
-        runtime = TelegramRuntime(bot_settings)
-        polling = asyncio.create_task(
-            runtime.dispatcher.start_polling(
-                runtime.bot, handle_signals=False, handle_as_tasks=False, polling_timeout=1
-            )
-        )
+        polling = asyncio.create_task(run_polling(bot_settings, handle_signals=False))
         fake.push(tg.text_update(fake.next_update_id(), "/start"))
         fake.push(tg.callback_update(fake.next_update_id(), "lang:kk"))
         for _ in range(200):
             if len(fake.sent()) >= 3:
                 break
             await asyncio.sleep(0.05)
-        await runtime.dispatcher.stop_polling()
-        await polling
+        polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
 
     asyncio.run(run())
+    assert len(fake.sent("deleteWebhook")) == 1
+    first_call = next(name for name, _ in fake.calls if name in {"deleteWebhook", "sendMessage"})
+    assert first_call == "deleteWebhook"  # before anything else
+    assert fake.polls and all(p.get("allowed_updates") == ALLOWED_UPDATES for p in fake.polls)
     texts = [message["text"] for message in fake.sent()]
     assert len(texts) == 3, texts  # each update handled once although getUpdates repeats
     assert "Тілді таңдаңыз" in texts[0]
@@ -295,3 +305,126 @@ def test_production_refuses_a_bot_without_its_secrets() -> None:
         telegram_webhook_secret=SECRET,
     )
     assert ok.telegram_webhook_secret == SECRET
+
+
+# --- groups, retries, the rate limiter, long replies, busy chats ----------------------------
+
+
+def test_group_chats_are_not_served(user: TelegramUser, session: Session) -> None:
+    """In a group every member would see the replies: nothing is said, nothing stored."""
+    fake = user.fake
+    for update in (
+        tg.group_text_update(fake.next_update_id(), "/start"),
+        tg.group_text_update(fake.next_update_id(), APPEAL_TEXT),
+        tg.group_callback_update(fake.next_update_id(), "menu:mine"),
+    ):
+        assert user.post(update).status_code == 200
+    assert fake.sent() == []
+    contact = session.scalar(
+        select(BotContact).where(
+            BotContact.channel == "telegram", BotContact.address == str(tg.GROUP_CHAT_ID)
+        )
+    )
+    assert contact is None
+
+
+def test_a_reply_refused_with_429_is_sent_once_more(user: TelegramUser) -> None:
+    user.fake.fail("sendMessage", 429, "Too Many Requests: retry after 1")
+    user.send(tg.text_update, "/start")
+    delivered = user.fake.delivered()
+    assert len(delivered) == 1
+    assert "Тілді таңдаңыз" in delivered[0]["text"]
+
+
+def test_replies_take_their_slots_from_the_rate_limiter(
+    user: TelegramUser, bot_settings: Settings, redis_url: str
+) -> None:
+    from redis import Redis
+
+    queue = f"civicdesk-test-{uuid.uuid4().hex[:8]}"
+    shared = bot_settings.model_copy(update={"redis_url": redis_url, "queue_name": queue})
+    connection = Redis.from_url(redis_url)
+    with override_settings(shared):
+        user.send(tg.callback_update, "lang:ru")  # two replies: language set, the menu
+    keys = connection.keys(f"{queue}:notify-rate:telegram:*")
+    try:
+        assert len(user.fake.delivered()) == 2
+        assert sum(int(connection.get(key) or 0) for key in keys) == 2
+    finally:
+        if keys:
+            connection.delete(*keys)
+
+
+class _LongAnswers:
+    def answer(self, text: str, language: str) -> str | None:
+        return "\n".join(f"{n}. Пункт инструкции о получении справки в ЦОН." for n in range(120))
+
+
+def test_a_reply_longer_than_one_message_goes_in_parts(user: TelegramUser) -> None:
+    from channels import conversation
+
+    conversation.set_quick_answerer(_LongAnswers())
+    try:
+        user.send(tg.callback_update, "lang:ru")
+        before = len(user.fake.sent())
+        user.send(tg.text_update, "Как получить справку о составе семьи?")
+    finally:
+        conversation.set_quick_answerer(conversation.NullQuickAnswerer())
+    parts = user.fake.sent()[before:]
+    assert len(parts) == 2
+    assert all(len(part["text"]) <= 4096 for part in parts)
+    assert "reply_markup" not in parts[0]
+    assert "draft:send" in _callback_data(parts[1])  # the buttons come with the last part
+    joined = "\n".join(part["text"] for part in parts)
+    assert "0. Пункт" in joined and "119. Пункт" in joined
+
+
+def test_an_update_whose_chat_stays_busy_is_refused_and_handled_when_redelivered(
+    user: TelegramUser, bot_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from channels import bot_state
+
+    monkeypatch.setattr(bot_state, "LOCK_WAIT_S", 0.2)
+    store = bot_state.state_store(bot_settings)
+    update = tg.text_update(user.fake.next_update_id(), "/start")
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with store.lock(f"telegram:{tg.USER_ID}"):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    try:
+        busy = user.post(update)
+    finally:
+        release.set()
+        holder.join()
+    assert busy.status_code == 503
+    assert busy.json()["error"]["code"] == "chat_busy"
+    assert user.fake.sent() == []
+    assert user.post(update).status_code == 200  # Telegram delivers it again
+    assert len(user.fake.sent()) == 1
+
+
+def test_a_missing_webhook_secret_is_warned_about_at_startup(
+    connection: Connection,
+    bot_settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from civicdesk.app import create_app
+
+    unprotected = bot_settings.model_copy(update={"telegram_webhook_secret": None})
+    with (
+        override_settings(unprotected),
+        caplog.at_level(logging.WARNING),
+        TestClient(create_app(unprotected)),
+    ):
+        pass
+    assert any("TELEGRAM_WEBHOOK_SECRET is not set" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING), TestClient(create_app(bot_settings)):
+        pass
+    assert not any("TELEGRAM_WEBHOOK_SECRET" in r.getMessage() for r in caplog.records)

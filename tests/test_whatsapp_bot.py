@@ -56,7 +56,10 @@ def wa_settings(settings: Settings, graph: wa.FakeWhatsAppGraphAPI) -> Iterator[
 
 @pytest.fixture
 def client(connection: Connection, wa_settings: Settings) -> Iterator[TestClient]:
+    from channels import bot_state
     from civicdesk.app import create_app
+
+    bot_state._stores.clear()  # each test starts with no unfinished drafts
 
     app = create_app(wa_settings)
     db._session_factory = sessionmaker(
@@ -439,3 +442,67 @@ def test_a_long_message_resumes_at_the_part_that_failed(
     bodies = [request["text"]["body"] for request in graph.sent("text")]
     assert sum(first.strip() in body for body in bodies) == 1
     assert sum(second.strip() in body for body in bodies) == 1
+
+
+# --- contacts, doubtful texts, reply retries, long replies ----------------------------------
+
+
+def test_a_shared_contact_card(
+    client: TestClient, graph: wa.FakeWhatsAppGraphAPI, session: Session
+) -> None:
+    _deliver(graph, client, wa.button_reply("lang:ru"))
+    _deliver(graph, client, wa.text(APPEAL_TEXT))
+    _deliver(graph, client, wa.contacts("+7 701 123 45 67", card_wa_id=wa.WA_ID))
+    assert "Номер телефона сохранён" in _last_text(graph)
+    _deliver(graph, client, wa.contacts("+7 702 000 11 22", card_wa_id="77020001122"))
+    other = _last_text(graph)
+    assert "номер этого WhatsApp уже записан" in other
+    assert "Поделиться номером" not in other  # a Telegram-only button
+    contact = session.scalar(select(BotContact).where(BotContact.address == wa.WA_ID))
+    assert contact is not None and contact.phone_e164 == "+" + wa.WA_ID
+
+
+def test_a_text_taken_for_no_appeal_can_be_filed_anyway(
+    client: TestClient, graph: wa.FakeWhatsAppGraphAPI, session: Session
+) -> None:
+    _deliver(graph, client, wa.button_reply("lang:kk"))
+    spam_like = "Заработок от 500$ в день www.x.ru"
+    _deliver(graph, client, wa.text(spam_like))
+    offer = graph.sent("interactive")[-1]
+    buttons = offer["interactive"]["action"]["buttons"]
+    assert buttons[0]["reply"] == {"id": "draft:send", "title": "Бәрібір өтініш беру"}
+    confirm = wa.button_reply("draft:send", "Бәрібір өтініш беру")
+    _deliver(graph, client, confirm)
+    appeal = session.scalar(select(Appeal).where(Appeal.external_id == confirm["id"]))
+    assert appeal is not None and appeal.text == spam_like
+
+
+def test_a_reply_refused_by_graph_is_sent_once_more(
+    client: TestClient, graph: wa.FakeWhatsAppGraphAPI
+) -> None:
+    graph.fail(503, 131016, "Service unavailable")
+    _deliver(graph, client, wa.text("меню"))
+    assert len(graph.sent()) == 1
+    assert _choices(graph.sent()[0]) == ["lang:ru", "lang:kk"]
+
+
+def test_a_long_reply_goes_as_text_then_the_choice(
+    client: TestClient, graph: wa.FakeWhatsAppGraphAPI
+) -> None:
+    from channels import conversation
+
+    class LongAnswers:
+        def answer(self, text: str, language: str) -> str | None:
+            return "\n".join(f"{n}. Пункт инструкции о справке в ЦОН." for n in range(150))
+
+    _deliver(graph, client, wa.button_reply("lang:ru"))
+    before = len(graph.sent())
+    conversation.set_quick_answerer(LongAnswers())
+    try:
+        _deliver(graph, client, wa.text("Как получить справку о составе семьи?"))
+    finally:
+        conversation.set_quick_answerer(conversation.NullQuickAnswerer())
+    posts = graph.sent()[before:]
+    assert [post["type"] for post in posts] == ["text", "text", "interactive"]
+    assert "149. Пункт" in posts[1]["text"]["body"]
+    assert "draft:send" in _choices(posts[2])

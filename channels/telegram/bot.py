@@ -5,6 +5,14 @@ conversation service in a worker thread (it owns its transaction), then sends th
 replies through the Bot API. The same router serves the webhook (``bots_api``) and
 long polling (``civicdesk bots telegram-polling``). The external id of an update is
 ``<bot id>:<update_id>``, so a re-delivered update is recognised as such.
+
+Only private chats are served: in a group every member would see the replies (the
+tracking numbers, "my appeals"), so a group's updates are answered with nothing.
+Replies take their slots from the same per-channel rate limiter as notifications, and
+a reply part refused with 429 or 5xx (or lost on the network) is tried once more after
+a short pause; after that it is logged and dropped: the update itself was handled, and
+what matters most, the tracking number, also reaches the citizen in the registration
+notification, which is durable and retried.
 """
 
 from __future__ import annotations
@@ -16,7 +24,12 @@ from typing import Any
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
@@ -31,6 +44,7 @@ from aiogram.types import (
 from channels.bot_state import StateStore, state_store
 from channels.conversation import MAX_PHOTO_MB, Inbound, Reply, process
 from channels.conversation_texts import t
+from channels.rate_limit import limiter
 from channels.telegram.sender import inline_keyboard, split_text
 from core.clock import now
 from core.settings import Settings
@@ -39,6 +53,10 @@ from intake.models import Channel
 log = logging.getLogger(__name__)
 MAX_PHOTO_BYTES = MAX_PHOTO_MB * 1024 * 1024
 ALLOWED_UPDATES = ["message", "callback_query"]
+#: A reply part refused as retryable waits this long (Telegram's retry_after, at most
+#: ``REPLY_MAX_PAUSE_S``) and is sent once more.
+REPLY_RETRY_PAUSE_S = 0.5
+REPLY_MAX_PAUSE_S = 3.0
 
 
 def _external_id(bot: Bot, update: Update) -> str:
@@ -114,17 +132,41 @@ def _markup(reply: Reply, language: str) -> Any:
     return None
 
 
+async def _send_part(bot: Bot, chat_id: str, text: str, markup: Any) -> bool:
+    """One ``sendMessage`` through the rate limiter, tried twice if Telegram asks."""
+    for attempt in (1, 2):
+        await asyncio.to_thread(limiter().acquire, "telegram")
+        try:
+            await bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
+            return True
+        except TelegramRetryAfter as error:
+            pause = min(float(error.retry_after), REPLY_MAX_PAUSE_S)
+        except (TelegramServerError, TelegramNetworkError):
+            pause = REPLY_RETRY_PAUSE_S
+        except TelegramAPIError as error:
+            log.warning("telegram reply not delivered: %s", type(error).__name__)
+            return False
+        if attempt == 1:
+            await asyncio.sleep(pause)
+    log.warning("telegram reply not delivered after a retry")
+    return False
+
+
 async def send_replies(bot: Bot, chat_id: str, replies: list[Reply], language: str) -> None:
-    """Send after commit; a failed send is logged (the update itself was handled)."""
+    """Send after commit, in order; the rest is dropped once a part could not be sent."""
     for reply in replies:
         parts = split_text(reply.text)
         for index, part in enumerate(parts):
             markup = _markup(reply, language) if index == len(parts) - 1 else None
-            try:
-                await bot.send_message(chat_id=chat_id, text=part, reply_markup=markup)
-            except TelegramAPIError as error:
-                log.warning("telegram reply not delivered: %s", type(error).__name__)
+            if not await _send_part(bot, chat_id, part, markup):
                 return
+
+
+def _private(chat_type: str | None) -> bool:
+    if chat_type == "private":
+        return True
+    log.info("telegram: an update from a %s chat is not served", chat_type)
+    return False
 
 
 def build_router(store: StateStore) -> Router:
@@ -133,6 +175,8 @@ def build_router(store: StateStore) -> Router:
 
     @router.message()
     async def on_message(message: Message, bot: Bot, event_update: Update) -> None:
+        if not _private(message.chat.type):
+            return
         inbound = inbound_from_message(message, external_id=_external_id(bot, event_update))
         outcome = await asyncio.to_thread(process, inbound, store=store)
         if outcome.duplicate:
@@ -142,6 +186,8 @@ def build_router(store: StateStore) -> Router:
     @router.callback_query()
     async def on_button(callback: CallbackQuery, bot: Bot, event_update: Update) -> None:
         origin = callback.message
+        if origin is not None and not _private(origin.chat.type):
+            return
         chat_id = str(origin.chat.id if origin is not None else callback.from_user.id)
         inbound = Inbound(
             channel=Channel.TELEGRAM,

@@ -338,3 +338,27 @@ def callback_update(update_id: int, data: str, *, user_id: int = USER_ID) -> dic
             "data": data,
         },
     }
+
+
+GROUP_CHAT_ID = -1001234567890
+
+
+def group_text_update(update_id: int, text: str, *, user_id: int = USER_ID) -> dict[str, Any]:
+    """A message in a supergroup the bot was added to (the chat is the group, not the user)."""
+    update = message_update(update_id, text=text, user_id=user_id)
+    update["message"]["chat"] = {
+        "id": GROUP_CHAT_ID,
+        "title": "Соседи дома 12 на Жарокова",
+        "type": "supergroup",
+    }
+    return update
+
+
+def group_callback_update(update_id: int, data: str, *, user_id: int = USER_ID) -> dict[str, Any]:
+    update = callback_update(update_id, data, user_id=user_id)
+    update["callback_query"]["message"]["chat"] = {
+        "id": GROUP_CHAT_ID,
+        "title": "Соседи дома 12 на Жарокова",
+        "type": "supergroup",
+    }
+    return update

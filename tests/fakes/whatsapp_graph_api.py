@@ -378,3 +378,18 @@ def status(message_id: str, state: str = "delivered", *, wa_id: str = WA_ID) -> 
         "timestamp": str(int(time.time())),
         "recipient_id": wa_id,
     }
+
+
+def contacts(
+    phone: str,
+    *,
+    card_wa_id: str | None,
+    wa_id: str = WA_ID,
+    message_id: str | None = None,
+) -> dict[str, Any]:
+    """A shared contact card; ``card_wa_id`` is the card's WhatsApp id (None: not on WhatsApp)."""
+    entry: dict[str, Any] = {"phone": phone, "type": "CELL"}
+    if card_wa_id:
+        entry["wa_id"] = card_wa_id
+    card = {"name": {"formatted_name": "Асель Нурланова", "first_name": "Асель"}, "phones": [entry]}
+    return _message("contacts", {"contacts": [card]}, wa_id=wa_id, message_id=message_id)
