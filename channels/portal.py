@@ -9,6 +9,11 @@ deployment's secret), handed to the app with its first appeal, and sent back in
 ``X-Citizen-Token``. It lists the appeals filed with that token only. Listing by
 phone would need a one-time code sent by SMS, which this deployment has no
 transport for; without it, a phone number proves nothing.
+
+Following an appeal needs only its tracking number; changing it (attaching a file,
+rating the answer) needs proof that the caller is the citizen who filed it: the
+citizen token the appeal was filed with (``X-Citizen-Token``), or the
+``Idempotency-Key`` (a UUID) it was filed with when the app kept no token.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from sqlalchemy.orm import Session
 from channels.attachments import attachments_of
 from channels.portal_models import Attachment, PortalTokenAppeal
 from core.db import dialect_insert, table_of
-from core.errors import NotAuthenticated, ValidationFailed
+from core.errors import NotAuthenticated, PermissionDenied, ValidationFailed
 from core.settings import get_settings
 from intake import service
 from intake.lifecycle import ANSWER_VISIBLE, Status
@@ -181,6 +186,41 @@ def file_appeal(
     )
 
 
+def require_citizen(
+    session: Session,
+    appeal: Appeal,
+    *,
+    citizen_token: str | None,
+    idempotency_key: str | None,
+) -> None:
+    """401 without any proof, 403 when the proof is not this appeal's (a token it was not
+    filed with, another key); returns quietly for the citizen who filed it."""
+    if not (citizen_token or idempotency_key):
+        raise NotAuthenticated(
+            "send the X-Citizen-Token (or the Idempotency-Key) the appeal was filed with",
+            code="citizen_proof_required",
+        )
+    if citizen_token:
+        token_hash = check_token(citizen_token)
+        linked = session.scalar(
+            select(PortalTokenAppeal.id).where(
+                PortalTokenAppeal.token_hash == token_hash,
+                PortalTokenAppeal.appeal_id == appeal.id,
+            )
+        )
+        if linked is not None:
+            return
+    if idempotency_key and appeal.channel in (Channel.PORTAL, Channel.MOBILE):
+        key = idempotency_key.strip()
+        if len(key) >= MIN_IDEMPOTENCY_KEY and hmac.compare_digest(
+            appeal.external_id.encode(), ("pk:" + key[:120]).encode()
+        ):
+            return
+    raise PermissionDenied(
+        "this appeal was not filed with this token or key", code="not_citizens_appeal"
+    )
+
+
 def _rating_of(session: Session, appeal: Appeal) -> AnswerRating | None:
     if appeal.answered_at is None:
         return None
@@ -211,10 +251,18 @@ def track(session: Session, *, tracking_number: str, language: str) -> PortalApp
 
 
 def rate(
-    session: Session, *, tracking_number: str, request: RatingRequest, language: str
+    session: Session,
+    *,
+    tracking_number: str,
+    request: RatingRequest,
+    language: str,
+    citizen_token: str | None,
+    idempotency_key: str | None,
 ) -> PortalAppealView:
-    """Anyone holding the (unguessable) tracking number sees the answer, so may rate it."""
+    """The citizen who filed the appeal rates its answer (``require_citizen``): anyone with
+    the tracking number may read the answer, but a rating speaks for the citizen."""
     appeal = service.get_by_tracking_number(session, tracking_number)
+    require_citizen(session, appeal, citizen_token=citizen_token, idempotency_key=idempotency_key)
     answers.rate_answer(
         session,
         appeal_id=appeal.id,

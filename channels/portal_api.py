@@ -1,14 +1,20 @@
 """The portal / mobile-app JSON API: thin handlers over ``channels.portal`` and friends.
 
 Documented with example requests in docs/portal-api.md.
+
+Uploads are refused by their declared size (``Content-Length``, 413) before the
+multipart body is read or parsed, so an oversized request costs neither memory nor
+disk; a request without a declared size is refused (411).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, File, Header, Query, Response, UploadFile
+from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
 
 from channels import attachments, portal
 from channels.portal import (
@@ -19,6 +25,7 @@ from channels.portal import (
     RatingRequest,
 )
 from core.api_deps import CurrentUser, DbSession
+from core.errors import DomainError
 from core.settings import get_settings
 from intake import service
 
@@ -26,7 +33,51 @@ router = APIRouter(prefix="/api/v1/portal", tags=["portal and mobile app"])
 staff_router = APIRouter(prefix="/api/v1/appeals", tags=["appeals"])
 Lang = Annotated[str, Query(pattern="^(ru|kk)$")]
 CitizenToken = Annotated[str | None, Header(alias="X-Citizen-Token", max_length=200)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
 _CHUNK = 64 * 1024
+#: Room for the multipart framing (boundaries, part headers, the file name) around the file.
+MULTIPART_OVERHEAD = 16 * 1024
+
+
+class RequestTooLarge(DomainError):
+    code = "request_too_large"
+    http_status = 413
+
+
+class LengthRequired(DomainError):
+    code = "length_required"
+    http_status = 411
+
+
+def upload_limit() -> int:
+    """The largest upload request accepted: the largest file plus its multipart framing."""
+    return get_settings().attachment_max_bytes + MULTIPART_OVERHEAD
+
+
+class BodyLimitRoute(APIRoute):
+    """A route that checks ``Content-Length`` before FastAPI reads and parses the body."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def limited(request: Request) -> Response:
+            declared = request.headers.get("content-length")
+            limit = upload_limit()
+            if declared is None:
+                raise LengthRequired("send the upload with a Content-Length header")
+            if not declared.isdigit() or int(declared) > limit:
+                raise RequestTooLarge(
+                    f"the request is larger than {limit} bytes "
+                    f"(files up to {get_settings().attachment_max_bytes} bytes)",
+                    max_bytes=get_settings().attachment_max_bytes,
+                )
+            return await handler(request)
+
+        return limited
+
+
+# Joins ``router`` at the end of this module (include_router keeps the route class).
+upload_router = APIRouter(route_class=BodyLimitRoute)
 
 
 @router.post("/appeals", response_model=PortalReceipt, status_code=201)
@@ -54,22 +105,45 @@ def track(tracking_number: str, session: DbSession, lang: Lang = "ru") -> Portal
 
 @router.post("/appeals/{tracking_number}/rating", response_model=PortalAppealView)
 def rate(
-    tracking_number: str, body: RatingRequest, session: DbSession, lang: Lang = "ru"
+    tracking_number: str,
+    body: RatingRequest,
+    session: DbSession,
+    citizen_token: CitizenToken = None,
+    idempotency_key: IdempotencyKey = None,
+    lang: Lang = "ru",
 ) -> PortalAppealView:
-    """Rate the answer 1–5 (again: replaces); 409 ``not_answered`` before the answer."""
-    return portal.rate(session, tracking_number=tracking_number, request=body, language=lang)
+    """Rate the answer 1–5 (again: replaces); 409 ``not_answered`` before the answer.
+
+    Only the citizen who filed it: ``X-Citizen-Token`` (or the filing's
+    ``Idempotency-Key``); 401 ``citizen_proof_required``, 403 ``not_citizens_appeal``."""
+    return portal.rate(
+        session,
+        tracking_number=tracking_number,
+        request=body,
+        language=lang,
+        citizen_token=citizen_token,
+        idempotency_key=idempotency_key,
+    )
 
 
-@router.post(
+@upload_router.post(
     "/appeals/{tracking_number}/attachments", response_model=AttachmentView, status_code=201
 )
 def upload(
     tracking_number: str,
     session: DbSession,
     file: Annotated[UploadFile, File(description="JPEG, PNG, HEIC or PDF")],
+    citizen_token: CitizenToken = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> AttachmentView:
-    """Attach a photo or document to an open appeal (type and size limits from settings)."""
+    """Attach a photo or document to an open appeal (type and size limits from settings).
+
+    Only the citizen who filed it, as for the rating; a request over the size limit is
+    refused from its ``Content-Length`` (413 ``request_too_large``) before it is read."""
     appeal = service.get_by_tracking_number(session, tracking_number)
+    portal.require_citizen(
+        session, appeal, citizen_token=citizen_token, idempotency_key=idempotency_key
+    )
     data = attachments.read_limited(
         iter(lambda: file.file.read(_CHUNK), b""), limit=get_settings().attachment_max_bytes
     )
@@ -117,3 +191,6 @@ def attachment_content(
         media_type=item.content_type,
         filename=f"appeal-{appeal_id}-{item.id}.{extension}",
     )
+
+
+router.include_router(upload_router)

@@ -119,10 +119,17 @@ def test_my_appeals_lists_what_this_token_filed_and_nothing_else(client: Any) ->
     assert missing.json()["error"]["code"] == "citizen_token_required"
 
 
+def proof(receipt: dict[str, Any]) -> dict[str, str]:
+    """The header that shows the caller filed this appeal."""
+    return {"X-Citizen-Token": str(receipt["citizen_token"])}
+
+
 def test_rate_the_answer_through_the_api(client: Any, session: Session, make_user: Any) -> None:
     receipt = file_one(client)
     early = client.post(
-        f"/api/v1/portal/appeals/{receipt['tracking_number']}/rating", json={"score": 5}
+        f"/api/v1/portal/appeals/{receipt['tracking_number']}/rating",
+        json={"score": 5},
+        headers=proof(receipt),
     )
     assert early.status_code == 409
     assert early.json()["error"]["code"] == "not_answered"
@@ -137,11 +144,14 @@ def test_rate_the_answer_through_the_api(client: Any, session: Session, make_use
     rated = client.post(
         f"/api/v1/portal/appeals/{receipt['tracking_number']}/rating",
         json={"score": 4, "comment": "Быстро"},
+        headers=proof(receipt),
     )
     assert rated.status_code == 200, rated.text
     assert rated.json()["rating"]["score"] == 4
     bad = client.post(
-        f"/api/v1/portal/appeals/{receipt['tracking_number']}/rating", json={"score": 9}
+        f"/api/v1/portal/appeals/{receipt['tracking_number']}/rating",
+        json={"score": 9},
+        headers=proof(receipt),
     )
     assert bad.status_code == 422
     unknown = client.post("/api/v1/portal/appeals/2611-ZZZZZZZZ/rating", json={"score": 3})
@@ -159,7 +169,9 @@ def test_upload_an_attachment(
     url = f"/api/v1/portal/appeals/{receipt['tracking_number']}/attachments"
     # The client's name and type are not trusted: a path in the name goes nowhere.
     response = client.post(
-        url, files={"file": ("../../etc/passwd", content, "application/octet-stream")}
+        url,
+        files={"file": ("../../etc/passwd", content, "application/octet-stream")},
+        headers=proof(receipt),
     )
     assert response.status_code == 201, response.text
     body = response.json()
@@ -170,7 +182,9 @@ def test_upload_an_attachment(
     assert stored.read_bytes() == content
     assert stored.is_relative_to(storage.attachments_dir)
     # A retried upload is the same attachment.
-    again = client.post(url, files={"file": ("photo", content, content_type)})
+    again = client.post(
+        url, files={"file": ("photo", content, content_type)}, headers=proof(receipt)
+    )
     assert again.status_code == 201 and again.json()["id"] == body["id"]
     listed = client.get(url).json()
     assert [item["id"] for item in listed] == [body["id"]]
@@ -179,18 +193,25 @@ def test_upload_an_attachment(
 def test_attachment_limits(client: Any, storage: Settings) -> None:
     receipt = file_one(client)
     url = f"/api/v1/portal/appeals/{receipt['tracking_number']}/attachments"
-    too_big = client.post(url, files={"file": ("a.jpg", JPEG + b"0" * 5000, "image/jpeg")})
+    mine = proof(receipt)
+    too_big = client.post(
+        url, files={"file": ("a.jpg", JPEG + b"0" * 5000, "image/jpeg")}, headers=mine
+    )
     assert too_big.status_code == 413
     assert too_big.json()["error"]["code"] == "file_too_large"
-    exe = client.post(url, files={"file": ("a.jpg", b"MZ\x90\x00" + b"0" * 50, "image/jpeg")})
+    exe = client.post(
+        url, files={"file": ("a.jpg", b"MZ\x90\x00" + b"0" * 50, "image/jpeg")}, headers=mine
+    )
     assert exe.status_code == 415
     assert exe.json()["error"]["code"] == "unsupported_file_type"
-    empty = client.post(url, files={"file": ("a.jpg", b"", "image/jpeg")})
+    empty = client.post(url, files={"file": ("a.jpg", b"", "image/jpeg")}, headers=mine)
     assert empty.status_code == 422
     for index in range(storage.attachments_per_appeal):
-        ok = client.post(url, files={"file": ("p.png", PNG + bytes([index]), "image/png")})
+        ok = client.post(
+            url, files={"file": ("p.png", PNG + bytes([index]), "image/png")}, headers=mine
+        )
         assert ok.status_code == 201
-    full = client.post(url, files={"file": ("p.png", PNG + b"extra", "image/png")})
+    full = client.post(url, files={"file": ("p.png", PNG + b"extra", "image/png")}, headers=mine)
     assert full.status_code == 409
     assert full.json()["error"]["code"] == "too_many_attachments"
     assert not list(Path(storage.attachments_dir).rglob(".upload-*"))
@@ -207,6 +228,7 @@ def test_no_attachments_after_the_answer(
     response = client.post(
         f"/api/v1/portal/appeals/{receipt['tracking_number']}/attachments",
         files={"file": ("a.png", PNG, "image/png")},
+        headers=proof(receipt),
     )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "appeal_not_open"
@@ -219,6 +241,7 @@ def test_staff_download_respects_the_organization(
     uploaded = client.post(
         f"/api/v1/portal/appeals/{receipt['tracking_number']}/attachments",
         files={"file": ("a.png", PNG, "image/png")},
+        headers=proof(receipt),
     ).json()
     appeal = session.scalar(
         select(Appeal).where(Appeal.tracking_number == receipt["tracking_number"])
@@ -240,3 +263,63 @@ def test_staff_download_respects_the_organization(
     stranger, _ = make_user(Role.EXECUTOR, other.code)
     assert client.get(url, headers=login(client, stranger.username)).status_code == 404
     assert session.scalar(select(Attachment.appeal_id).where(Attachment.id == uploaded["id"]))
+
+
+def test_only_the_citizen_who_filed_may_attach_or_rate(
+    client: Any, session: Session, storage: Settings, make_user: Any
+) -> None:
+    key = str(uuid.uuid4())
+    receipt = file_one(client, **{"Idempotency-Key": key})
+    stranger = file_one(client)  # another app: its own token
+    tracking = receipt["tracking_number"]
+    url = f"/api/v1/portal/appeals/{tracking}/attachments"
+    photo = {"file": ("a.png", PNG, "image/png")}
+    anonymous = client.post(url, files=photo)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "citizen_proof_required"
+    foreign = client.post(url, files=photo, headers=proof(stranger))
+    assert foreign.status_code == 403
+    assert foreign.json()["error"]["code"] == "not_citizens_appeal"
+    guessed = client.post(url, files=photo, headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert guessed.status_code == 403
+    assert client.get(url).json() == []  # nothing was attached
+    # The key the appeal was filed with is proof too (an app that kept no token).
+    by_key = client.post(url, files=photo, headers={"Idempotency-Key": key})
+    assert by_key.status_code == 201, by_key.text
+
+    appeal = service.get_by_tracking_number(session, tracking)
+    admin, _ = make_user(Role.ADMIN)
+    actions.quick_answer(session, appeal, user=admin, text=ANSWER)
+    session.commit()
+    rating_url = f"/api/v1/portal/appeals/{tracking}/rating"
+    assert client.post(rating_url, json={"score": 1}).status_code == 401
+    refused = client.post(rating_url, json={"score": 1}, headers=proof(stranger))
+    assert refused.status_code == 403
+    assert client.get(receipt["status_url"]).json()["rating"] is None
+    rated = client.post(rating_url, json={"score": 5}, headers=proof(receipt))
+    assert rated.status_code == 200 and rated.json()["rating"]["score"] == 5
+
+
+def test_an_oversized_upload_is_refused_before_it_is_read(client: Any, storage: Settings) -> None:
+    receipt = file_one(client)
+    url = f"/api/v1/portal/appeals/{receipt['tracking_number']}/attachments"
+    huge = JPEG + b"0" * (storage.attachment_max_bytes + 64 * 1024)
+    response = client.post(
+        url, files={"file": ("a.jpg", huge, "image/jpeg")}, headers=proof(receipt)
+    )
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["code"] == "request_too_large"
+    assert str(storage.attachment_max_bytes) in error["message"]
+
+    def chunks() -> Any:
+        yield b"--x\r\n"
+
+    unsized = client.post(
+        url,
+        content=chunks(),
+        headers={**proof(receipt), "Content-Type": "multipart/form-data; boundary=x"},
+    )
+    assert unsized.status_code == 411
+    assert unsized.json()["error"]["code"] == "length_required"
+    assert not list(Path(storage.attachments_dir).rglob("*"))
