@@ -9,8 +9,8 @@ disk; a request without a declared size is refused (411).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
@@ -57,7 +57,7 @@ def upload_limit() -> int:
 class BodyLimitRoute(APIRoute):
     """A route that checks ``Content-Length`` before FastAPI reads and parses the body."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def limited(request: Request) -> Response:
