@@ -1,4 +1,5 @@
-"""The pipeline: nlp annotates, the anonymity rule, sla registers, routing assigns.
+"""The pipeline: nlp annotates, the anonymity rule, sla registers, routing assigns, and an
+urgent appeal puts an immediate notice in the staff inbox (``intake.urgent_notice``).
 
 The topic classifier runs once per batch (one ``predict()`` call); a topic less
 sure than ``routing_min_confidence``, or a text that is no appeal at all (a
@@ -30,6 +31,7 @@ from intake.matching import match_keys
 from intake.models import Appeal
 from intake.nlp_models import AppealClassification
 from intake.repeats import link_appeals
+from intake.urgent_notice import notify_urgent
 from nlp.annotate import Annotation, Lexicon, annotate, annotate_batch, load_lexicon
 from routing.service import RoutingTable, routing_table
 from sla.policy import DeadlinePolicy
@@ -178,6 +180,9 @@ def process_batch(
         if any(step[0] is Status.REGISTERED for step in outcome.steps)
     ]
     link_appeals(session, registered)
+    # An emergency does not wait for the deadline sweep: the organization and the inspectors
+    # hear of it in their inbox, written in this transaction (seen once it commits).
+    notify_urgent(session, registered)
     return [outcome.appeal_id for outcome in outcomes]
 
 

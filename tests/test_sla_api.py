@@ -121,13 +121,16 @@ def test_sla_api_end_to_end(client: Any, session: Session, make_user: Any) -> No
 
     # The inboxes.
     mine = client.get("/api/v1/sla/notifications", headers=executor).json()
-    assert {n["kind"] for n in mine} == {"extension_approved", "answer_returned"}
+    sla_kinds = [n["kind"] for n in mine if not n["kind"].startswith("urgent_")]  # flooding
+    assert set(sla_kinds) == {"extension_approved", "answer_returned"}
     theirs = client.get("/api/v1/sla/notifications", headers=inspector).json()
-    assert [n["kind"] for n in theirs] == ["extension_requested"]
+    assert [n["kind"] for n in theirs if not n["kind"].startswith("urgent_")] == [
+        "extension_requested"
+    ]
     assert appeal.tracking_number in theirs[0]["text_kk"]
     read = client.post(f"/api/v1/sla/notifications/{theirs[0]['id']}/read", headers=inspector)
     assert read.status_code == 200 and read.json()["read_at"] is not None
     unread = client.get("/api/v1/sla/notifications", params={"unread": True}, headers=inspector)
-    assert unread.json() == []
+    assert [n for n in unread.json() if not n["kind"].startswith("urgent_")] == []
     foreign = client.post(f"/api/v1/sla/notifications/{theirs[0]['id']}/read", headers=stranger)
     assert foreign.status_code == 404
