@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     ami_secret: str = DEVELOPMENT_AMI_SECRET  # refused in production when ami_host is set
     ami_reconnect_max_s: float = Field(default=30.0, ge=0.1)  # backoff cap between reconnects
     ami_queue_summary_interval_s: float = Field(default=5.0, ge=0.5)  # QueueSummary polling
+    ami_ping_interval_s: float = Field(default=10.0, gt=0)  # keep-alive Ping this often
+    # No reply to a Ping within this: the link is dead (half-open TCP), reconnect.
+    ami_ping_timeout_s: float = Field(default=5.0, gt=0)
+    # A "connected" call older than this is a lost Hangup, never the operator's current call.
+    callcenter_current_call_max_s: int = Field(default=7200, ge=60)
     callcenter_service_level_s: int = Field(default=20, ge=1)  # "answered within N seconds"
     callcenter_callback_expire_s: int = Field(default=120, ge=10)  # unsent callbacks expire
     ami_callback_context: str = "civicdesk-callback"  # dialplan context that dials the citizen

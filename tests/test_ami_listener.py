@@ -21,6 +21,7 @@ from channels.telephony.events import CallState
 from channels.telephony.listener import AmiListener
 from channels.telephony.models import Call, OperatorRating, QueueSnapshot
 from channels.telephony.originate import request_callback
+from channels.telephony.pipeline import EventPipeline
 from channels.telephony.screen_pop import ScreenPop, channel_name, screen_pop_bus
 from core.models import StaffUser
 from core.settings import Settings
@@ -34,6 +35,15 @@ SECRET = "test-secret"
 def operator(make_user: Any, session: Session) -> StaffUser:
     user: StaffUser = make_user("operator")[0]
     user.sip_interface = "PJSIP/1001"
+    session.commit()
+    return user
+
+
+@pytest.fixture
+def colleague(make_user: Any, session: Session) -> StaffUser:
+    """A second operator, on PJSIP/1002 (the one calls are transferred to)."""
+    user: StaffUser = make_user("operator")[0]
+    user.sip_interface = "PJSIP/1002"
     session.commit()
     return user
 
@@ -61,23 +71,34 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 Scenario = Callable[[FakeAmiServer, AmiListener], Awaitable[None]]
 
 
-def run_with_listener(settings: Settings, scenario: Scenario, **extra: Any) -> AmiListener:
-    """Start the fake Asterisk and our listener, run ``scenario``, stop both cleanly."""
+def run_with_listener(
+    settings: Settings,
+    scenario: Scenario,
+    *,
+    pops: list[ScreenPop] | None = None,
+    server: FakeAmiServer | None = None,
+    **extra: Any,
+) -> AmiListener:
+    """Start the fake Asterisk and our listener, run ``scenario``, stop both cleanly.
+    ``pops`` collects the screen-pops the listener publishes."""
 
     async def main() -> AmiListener:
-        server = await FakeAmiServer(secret=SECRET).start()
-        listener = AmiListener(ami_settings(settings, server.port, **extra))
+        fake = server or FakeAmiServer(secret=SECRET)
+        await fake.start()
+        pipeline = None if pops is None else EventPipeline(bus=None, on_pop=pops.append)
+        listener = AmiListener(ami_settings(settings, fake.port, **extra), pipeline=pipeline)
         stop = asyncio.Event()
         task = asyncio.create_task(listener.run(stop))
         try:
             await until(lambda: listener.client is not None)
             assert listener.client is not None
             await listener.client.wait_ready(10)
-            await scenario(server, listener)
+            await until(lambda: listener.resynced >= 1)  # the login's resync is applied
+            await scenario(fake, listener)
         finally:
             stop.set()
             await task
-            await server.stop()
+            await fake.stop()
         return listener
 
     return asyncio.run(main())
@@ -134,22 +155,81 @@ def test_abandoned_and_transferred_calls_arriving_in_small_tcp_pieces(
 ) -> None:
     abandoned = scenarios.abandoned_call(t0=T0, serial=21, caller="+77079876543", hold_s=41)
     transferred = scenarios.transferred_call(
-        t0=T0 + 5, serial=31, caller="87272501308", interface="PJSIP/1001", target="3022"
+        t0=T0 + 5,
+        serial=31,
+        caller="87272501308",
+        interface="PJSIP/1001",
+        target="3022",
+        hold_s=5,
+        talk_s=40,
     )
     text = scenarios.render_all(abandoned + transferred)
+    pops: list[ScreenPop] = []
 
     async def scenario(server: FakeAmiServer, listener: AmiListener) -> None:
         await server.emit_split(text, chunk=7)  # Cyrillic member names split mid-character
         await until(processed(listener, len(abandoned) + len(transferred)))
 
-    listener = run_with_listener(settings, scenario)
+    listener = run_with_listener(settings, scenario, pops=pops)
     lost = the_call(session, "+77079876543")
     assert lost.abandoned is True and lost.answered_at is None
     assert (lost.wait_s, lost.state) == (41, CallState.ENDED)
     moved = the_call(session, "+77272501308")
-    assert moved.transferred_to == "3022"
-    assert moved.operator_id == operator.id
+    # A blind transfer to an organization's line (no staff phone): the record says where
+    # the caller went, the operator who handled them keeps the call and its talk time,
+    # and nobody else's console pops.
+    assert (moved.transferred_to, moved.operator_id) == ("3022", operator.id)
+    assert (moved.wait_s, moved.talk_s, moved.state) == (5, 40, CallState.ENDED)
+    assert [(pop.call_id, pop.operator_id) for pop in pops] == [(moved.id, operator.id)]
     assert listener.pipeline.stats.malformed == 0
+
+
+def test_a_transfer_into_another_queue_pops_the_new_operators_console(
+    settings: Settings, session: Session, operator: StaffUser, colleague: StaffUser
+) -> None:
+    events = scenarios.transferred_to_queue(
+        t0=T0, serial=71, caller="87015550071", hold_s=6, talk_s=30, second_hold_s=9
+    )
+    pops: list[ScreenPop] = []
+
+    async def scenario(server: FakeAmiServer, listener: AmiListener) -> None:
+        await server.emit(scenarios.render_all(events))
+        await until(processed(listener, len(events)))
+
+    run_with_listener(settings, scenario, pops=pops)
+    call = the_call(session, "+77015550071")
+    assert [(pop.call_id, pop.operator_id) for pop in pops] == [
+        (call.id, operator.id),
+        (call.id, colleague.id),
+    ]
+    assert (call.operator_id, call.operator_interface) == (colleague.id, "PJSIP/1002")
+    assert call.transferred_to == "1309"
+    # The queue the caller first joined keeps its figures: waited 6 s, talked 30 s with the
+    # operator who answered; the second queue's hold time does not rewrite them.
+    assert (call.queue, call.wait_s, call.talk_s) == ("1308", 6, 30)
+    assert call.state is CallState.ENDED
+
+
+def test_an_attended_transfer_to_a_colleague_pops_their_console(
+    settings: Settings, session: Session, operator: StaffUser, colleague: StaffUser
+) -> None:
+    events = scenarios.attended_transfer(
+        t0=T0, serial=81, caller="87015550081", hold_s=4, talk_s=25
+    )
+    pops: list[ScreenPop] = []
+
+    async def scenario(server: FakeAmiServer, listener: AmiListener) -> None:
+        await server.emit(scenarios.render_all(events))
+        await until(processed(listener, len(events)))
+
+    run_with_listener(settings, scenario, pops=pops)
+    call = the_call(session, "+77015550081")
+    assert [(pop.call_id, pop.operator_id) for pop in pops] == [
+        (call.id, operator.id),
+        (call.id, colleague.id),
+    ]
+    assert (call.operator_id, call.transferred_to) == (colleague.id, "1002")
+    assert (call.wait_s, call.state) == (4, CallState.ENDED)
 
 
 def test_reconnects_after_asterisk_drops_and_logs_in_again(
@@ -218,7 +298,9 @@ def test_malformed_and_unknown_events_are_ignored_counted_and_not_logged(
     stats = listener.pipeline.stats
     assert stats.malformed == 3  # the garbage block, the Hangup without Uniqueid, score "six"
     assert stats.unknown == 1  # PeerStatus
-    assert stats.no_call >= 1
+    # No call of ours: the Hangup of 5.5, and the operator's own leg hanging up in the
+    # answered call (its Uniqueid is no caller channel). Newchannel 8.8 starts a call.
+    assert stats.no_call == 2
     call = the_call(session, "+77017770051")
     assert call.state is CallState.ENDED
     for digits in ("7017770051", "7017770052", "7017770053"):

@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from channels.telephony import scenarios
-from channels.telephony.metrics import live_metrics, queue_metrics
+from channels.telephony.metrics import live_metrics, operator_stats, queue_metrics
 from channels.telephony.pipeline import EventPipeline
 from core.clock import frozen
+from core.db import transaction as db_transaction
 from core.models import StaffUser
 from tests.conftest import login
 
@@ -205,3 +206,153 @@ def test_callback_requests_are_checked(
         headers=login(client, second.username, password),
     )
     assert russian.status_code == 422 and russian.json()["error"]["code"] == "not_kz_number"
+
+
+def test_missed_rings_are_counted_per_period_per_operator_and_per_call(
+    client: TestClient,
+    make_user: Any,
+    session: Session,
+    operators: dict[str, tuple[StaffUser, str]],
+    morning: None,
+) -> None:
+    """The abandoned caller rang operator 1001 for 15 s unanswered (AgentRingNoAnswer)."""
+    nine, ten = queue_metrics(session, start=NINE, end=NINE + timedelta(hours=2))
+    assert (nine["missed_rings"], ten["missed_rings"]) == (1, 0)
+    first, second = operators["1001"][0], operators["1002"][0]
+    stats = operator_stats(session, start=NINE, end=NINE + timedelta(days=1))
+    assert [
+        (s["operator_id"], s["answered"], s["missed_rings"], s["ratings"], s["average"])
+        for s in stats
+    ] == [(first.id, 2, 1, 1, 5.0), (second.id, 1, 0, 1, 2.0)]
+
+    period = {"start": NINE.isoformat(), "end": (NINE + timedelta(days=1)).isoformat()}
+    mine = login(client, first.username, operators["1001"][1])
+    own = client.get("/api/v1/callcenter/operator-stats", params=period, headers=mine).json()
+    assert [(s["operator_id"], s["missed_rings"]) for s in own] == [(first.id, 1)]
+    analyst, password = make_user("analyst")
+    every = client.get(
+        "/api/v1/callcenter/operator-stats",
+        params=period,
+        headers=login(client, analyst.username, password),
+    ).json()
+    assert [s["operator_id"] for s in every] == [first.id, second.id]
+    live = client.get("/api/v1/callcenter/metrics/live", headers=mine).json()
+    assert "missed_rings" in live["today"]
+
+    admin, password = make_user("admin")
+    theirs = login(client, admin.username, password)
+    calls = client.get("/api/v1/callcenter/calls", headers=theirs).json()
+    lost = next(call for call in calls if call["caller"] == "+77011110003")
+    detail = client.get(f"/api/v1/callcenter/calls/{lost['id']}", headers=theirs).json()
+    assert (detail["missed_rings"], detail["abandoned"]) == (1, True)
+
+
+def test_an_operator_in_two_queues_is_counted_once(
+    session: Session, operators: dict[str, tuple[StaffUser, str]]
+) -> None:
+    """1001 serves 1308 and 1309, 1002 only 1309: two operators, not three."""
+    members = [
+        scenarios.member_status(at=T0, interface="PJSIP/1001", member_name="a", queue="1308"),
+        scenarios.member_status(at=T0, interface="PJSIP/1001", member_name="a", queue="1309"),
+        scenarios.member_status(
+            at=T0, interface="PJSIP/1002", member_name="b", queue="1309", paused=True
+        ),
+    ]
+    summaries = [
+        {
+            "Event": "QueueSummary",
+            "Queue": queue,
+            "LoggedIn": logged_in,
+            "Available": available,
+            "Callers": "0",
+            "HoldTime": "9",
+            "TalkTime": "80",
+            "LongestHoldTime": "0",
+            "Timestamp": f"{T0 + 10}",
+        }
+        for queue, logged_in, available in (("1308", "1", "1"), ("1309", "2", "1"))
+    ]
+    EventPipeline(bus=None).process_text(scenarios.render_all(members + summaries))
+    with frozen(NINE + timedelta(seconds=12)):
+        everything = live_metrics(session)
+        one = live_metrics(session, queue="1309")
+    assert (everything["logged_in"], everything["available"]) == (2, 1)
+    assert everything["operators"]["source"] == "member_events"
+    assert (one["logged_in"], one["available"], one["operators"]["source"]) == (
+        2,
+        1,
+        "queue_summary",
+    )
+
+
+def test_a_callback_says_how_it_went(
+    client: TestClient, session: Session, operators: dict[str, tuple[StaffUser, str]]
+) -> None:
+    """The operator asks for a callback from the call they are on, about an appeal; the
+    outcome comes from Asterisk's events, not from the request being accepted."""
+    from channels.telephony.models import Call
+    from channels.telephony.originate import mark_failed
+
+    first, password = operators["1001"]
+    headers = login(client, first.username, password)
+    EventPipeline(bus=None).process_text(
+        scenarios.render_all(
+            scenarios.answered_call(t0=T0, serial=51, caller="87011110051")[:7]  # connected
+        )
+    )
+    on_call = client.get("/api/v1/callcenter/calls", headers=headers).json()[0]
+    created = client.post(
+        "/api/v1/callcenter/callbacks",
+        json={"phone": "87011110051", "origin_call_id": on_call["id"]},
+        headers=headers,
+    )
+    assert created.status_code == 202, created.text
+    body = created.json()
+    assert (body["state"], body["origin_call_id"]) == ("requested", on_call["id"])
+    outcome = client.get(f"/api/v1/callcenter/callbacks/{body['id']}", headers=headers).json()
+    assert (outcome["outcome"], outcome["reason"]) == ("pending", None)
+
+    callback = session.get(Call, body["id"])
+    assert callback is not None
+    uniqueid = callback.uniqueid
+    leg = {"Channel": "PJSIP/1001-000000aa", "Uniqueid": uniqueid, "Linkedid": uniqueid}
+    dest = {"DestChannel": "PJSIP/kcell-trunk-000000ab", "DestUniqueid": "1795150000.171"}
+    EventPipeline(bus=None).process(
+        [
+            {k.lower(): v for k, v in event.items()}
+            for event in (
+                {"Event": "Newchannel", "Timestamp": f"{T0 + 60}", **leg},
+                {"Event": "DialBegin", "Timestamp": f"{T0 + 63}", **leg, **dest},
+                {
+                    "Event": "DialEnd",
+                    "Timestamp": f"{T0 + 80}",
+                    **leg,
+                    **dest,
+                    "DialStatus": "BUSY",
+                },
+            )
+        ]
+    )
+    outcome = client.get(f"/api/v1/callcenter/callbacks/{body['id']}", headers=headers).json()
+    assert (outcome["outcome"], outcome["reason"]) == ("failed", "dial_busy")
+
+    second = client.post(
+        "/api/v1/callcenter/callbacks", json={"phone": "87011110051"}, headers=headers
+    ).json()
+    with db_transaction() as work:
+        mark_failed(work, call_id=second["id"], reason="operator_no_answer")
+    outcome = client.get(f"/api/v1/callcenter/callbacks/{second['id']}", headers=headers).json()
+    assert (outcome["outcome"], outcome["reason"]) == ("failed", "operator_no_answer")
+
+    other, password = operators["1002"]
+    foreign = client.get(
+        f"/api/v1/callcenter/callbacks/{second['id']}",
+        headers=login(client, other.username, password),
+    )
+    assert foreign.status_code == 404
+    not_theirs = client.post(
+        "/api/v1/callcenter/callbacks",
+        json={"phone": "87011110051", "origin_call_id": on_call["id"]},
+        headers=login(client, other.username, password),
+    )
+    assert not_theirs.status_code == 404

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from channels.telephony import scenarios
 from channels.telephony.events import CallState, caller_number, interface_of, parse_block
-from channels.telephony.models import Call, OperatorRating, QueueMember
+from channels.telephony.models import Call, MissedRing, OperatorRating, QueueMember
 from channels.telephony.pipeline import EventPipeline
 from channels.telephony.screen_pop import ScreenPop, screen_pop_bus
 from channels.telephony.service import appeals_of_call, link_call_to_appeal
@@ -88,6 +88,15 @@ def test_sample_log_makes_one_record_per_call(
     assert abandoned.answered_at is None and abandoned.operator_id is None
     assert abandoned.wait_s == 34
     assert abandoned.state is CallState.ENDED
+    # AgentRingNoAnswer: the queue rang operator 1001 for 15 s (RingTime 15000 ms), no answer.
+    ring = session.scalars(select(MissedRing)).one()
+    assert (ring.call_id, ring.operator_id, ring.interface, ring.queue, ring.ring_s) == (
+        abandoned.id,
+        operators["1001"].id,
+        "PJSIP/1001",
+        "1308",
+        15,
+    )
 
     transferred = calls["+77272501308"]
     assert transferred.transferred_to == "3022"
@@ -124,6 +133,7 @@ def test_replaying_the_same_log_twice_changes_nothing(
     assert second == first
     assert session.scalar(select(func.count()).select_from(Call)) == 3
     assert session.scalar(select(func.count()).select_from(OperatorRating)) == 1
+    assert session.scalar(select(func.count()).select_from(MissedRing)) == 1
     assert pops == []  # nobody's console pops again for an old call
 
 

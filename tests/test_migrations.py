@@ -51,6 +51,7 @@ EXPECTED_TABLES = {
     "queue_members",
     "queue_snapshots",
     "operator_ratings",
+    "missed_rings",
     "alembic_version",
 }
 

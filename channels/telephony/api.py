@@ -15,12 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import case, func, select
 
 from channels.telephony import metrics, originate, service
-from channels.telephony.models import Call, OperatorRating
+from channels.telephony.models import Call, MissedRing, OperatorRating
 from core.api_deps import CurrentUser, DbSession
 from core.clock import now
 from core.errors import NotFound, PermissionDenied
 from core.models import Role, StaffUser
 from core.phones import mask_phone
+from core.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/callcenter", tags=["call center"])
 ALL_CALLS = frozenset({Role.ADMIN, Role.INSPECTOR, Role.ANALYST})
@@ -49,8 +50,10 @@ class CallOut(BaseModel):
     hangup_cause_txt: str | None
     transferred_to: str | None
     failure_reason: str | None
+    origin_call_id: int | None = None
     appeal_ids: list[int] = Field(default_factory=list)
     rating: int | None = None
+    missed_rings: int = 0  # rings of operators who did not answer this call
 
 
 class LinkIn(BaseModel):
@@ -64,6 +67,15 @@ class CallbackIn(BaseModel):
 
     phone: str = Field(min_length=5, max_length=32)
     appeal_id: int | None = None
+    origin_call_id: int | None = None  # the call the operator is on (the callback follows it)
+
+
+class CallbackOutcomeOut(BaseModel):
+    call_id: int
+    state: str
+    outcome: originate.Outcome
+    reason: str | None
+    talk_s: int | None
 
 
 def _guard(user: StaffUser) -> None:
@@ -71,7 +83,14 @@ def _guard(user: StaffUser) -> None:
         raise PermissionDenied("the call center is not open to this role", code="role_not_allowed")
 
 
-def _view(call: Call, user: StaffUser, *, appeal_ids: list[int], rating: int | None) -> CallOut:
+def _view(
+    call: Call,
+    user: StaffUser,
+    *,
+    appeal_ids: list[int],
+    rating: int | None,
+    missed_rings: int = 0,
+) -> CallOut:
     caller = call.caller_e164
     if caller is not None and user.role not in FULL_NUMBERS:
         caller = mask_phone(caller)
@@ -96,8 +115,10 @@ def _view(call: Call, user: StaffUser, *, appeal_ids: list[int], rating: int | N
         hangup_cause_txt=call.hangup_cause_txt,
         transferred_to=call.transferred_to,
         failure_reason=call.failure_reason,
+        origin_call_id=call.origin_call_id,
         appeal_ids=appeal_ids,
         rating=rating,
+        missed_rings=missed_rings,
     )
 
 
@@ -140,7 +161,8 @@ def list_calls(
 def current_call(session: DbSession, user: CurrentUser) -> CallOut | None:
     """The call the signed-in operator is on now (None between calls)."""
     _guard(user)
-    call = service.current_call_of(session, user.id)
+    max_age = timedelta(seconds=get_settings().callcenter_current_call_max_s)
+    call = service.current_call_of(session, user.id, max_age=max_age)
     if call is None:
         return None
     return _view(call, user, appeal_ids=service.appeals_of_call(session, call.id), rating=None)
@@ -150,7 +172,16 @@ def current_call(session: DbSession, user: CurrentUser) -> CallOut | None:
 def get_call(call_id: int, session: DbSession, user: CurrentUser) -> CallOut:
     call = _visible_call(session, user, call_id)
     rating = session.scalar(select(OperatorRating.score).where(OperatorRating.call_id == call.id))
-    return _view(call, user, appeal_ids=service.appeals_of_call(session, call.id), rating=rating)
+    missed = session.scalar(
+        select(func.count()).select_from(MissedRing).where(MissedRing.call_id == call.id)
+    )
+    return _view(
+        call,
+        user,
+        appeal_ids=service.appeals_of_call(session, call.id),
+        rating=rating,
+        missed_rings=int(missed or 0),
+    )
 
 
 @router.post("/calls/{call_id}/appeals", response_model=CallOut)
@@ -167,10 +198,30 @@ def link_appeal(call_id: int, body: LinkIn, session: DbSession, user: CurrentUse
 def request_callback(body: CallbackIn, session: DbSession, user: CurrentUser) -> CallOut:
     """Ring the operator's phone, then the citizen (the AMI listener places the call)."""
     call = originate.request_callback(
-        session, operator=user, phone_e164=body.phone, appeal_id=body.appeal_id
+        session,
+        operator=user,
+        phone_e164=body.phone,
+        appeal_id=body.appeal_id,
+        origin_call_id=body.origin_call_id,
     )
     appeal_ids = [body.appeal_id] if body.appeal_id is not None else []
     return _view(call, user, appeal_ids=appeal_ids, rating=None)
+
+
+@router.get("/callbacks/{call_id}", response_model=CallbackOutcomeOut)
+def callback_outcome(call_id: int, session: DbSession, user: CurrentUser) -> CallbackOutcomeOut:
+    """How a callback went: pending, dialling, connected, done, or failed with a reason
+    (the operator's phone or the citizen did not answer, Asterisk refused …)."""
+    _guard(user)
+    call = originate.own_callback(session, operator=user, call_id=call_id)
+    found = originate.callback_outcome(call)
+    return CallbackOutcomeOut(
+        call_id=found.call_id,
+        state=found.state,
+        outcome=found.outcome,
+        reason=found.reason,
+        talk_s=found.talk_s,
+    )
 
 
 @router.get("/metrics/live")
@@ -193,6 +244,22 @@ def periods(
     end = end or now()
     start = start or end - (timedelta(days=1) if bucket == "hour" else timedelta(days=7))
     return metrics.queue_metrics(session, start=start, end=end, bucket=bucket, queue=queue)
+
+
+@router.get("/operator-stats")
+def operator_stats(
+    session: DbSession,
+    user: CurrentUser,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Per operator: calls answered, missed rings (the queue rang them, they did not
+    answer), IVR ratings, average and satisfaction index. Operators see their own line."""
+    _guard(user)
+    end = end or now()
+    start = start or end - timedelta(days=30)
+    mine = None if user.role in ALL_CALLS else user.id
+    return metrics.operator_stats(session, start=start, end=end, operator_id=mine)
 
 
 @router.get("/operator-ratings")

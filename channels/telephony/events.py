@@ -2,12 +2,16 @@
 
 Asterisk speaks AMI as blocks of ``Key: Value`` lines ended by a blank line. ``parse_block``
 turns one block into a dict with lower-cased keys; ``interpret`` turns one event into one
-update (``CallUpdate``, ``MemberUpdate``, ``RatingUpdate``, ``SummaryUpdate``) or an
-``Ignored`` that says why. A call is keyed by the Uniqueid of the caller's channel; other
-legs of the same call share its Linkedid. Field names follow the Asterisk 18–22 AMI docs.
+update (``CallUpdate``, ``MemberUpdate``, ``RatingUpdate``, ``SummaryUpdate``,
+``RingUpdate``) or an ``Ignored`` that says why. A call is keyed by the Uniqueid of the
+caller's channel; other legs of the same call share its Linkedid. Field names follow the
+Asterisk 18–22 AMI docs.
 
 Updates only ever fill in what is missing or move a call forward (``STATE_RANK``), so
-applying the same event twice changes nothing the second time.
+applying the same event twice changes nothing the second time. Strings are cut to the
+lengths of the columns they go to (``FIELD_LENGTHS``): Asterisk does not bound a queue
+name or a hang-up text, and one over-long value must not make the database refuse a
+whole batch.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import enum
 import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from core.errors import ValidationFailed
 from core.phones import normalize_phone
@@ -27,6 +32,12 @@ RATING_EVENT = "operatorrating"  # UserEvent(OperatorRating,Score: N) in the dia
 # QueueCallerAbandon's HoldTime is seconds waited (the docs' "since 1970" is a doc slip);
 # anything larger than a day is not a wait and is ignored.
 MAX_PLAUSIBLE_WAIT_S = 24 * 3600
+
+# Column lengths of what AMI strings are stored in (models.py uses the same numbers).
+ID_LENGTH = 64  # Uniqueid, Linkedid
+QUEUE_LENGTH = 64
+INTERFACE_LENGTH = 80  # "PJSIP/1001", a member name
+TEXT_LENGTH = 80  # Cause-txt, a transfer target
 
 
 class CallState(enum.StrEnum):
@@ -82,6 +93,10 @@ class CallUpdate:
     direct: bool = False  # a non-queue answer (DialEnd/BridgeEnter): applies to calls with no queue
     # Transfers may name another channel of the call: then its Linkedid finds the call.
     by_linkedid: bool = False
+    # The call went on to ``member_interface`` (an attended transfer bridged it there):
+    # the call changes operator only if that interface is a staff user's.
+    handover: bool = False
+    dial_status: str | None = None  # DialEnd's DialStatus when not ANSWER (a callback's outcome)
 
 
 @dataclass(frozen=True)
@@ -121,6 +136,20 @@ class SummaryUpdate:
 
 
 @dataclass(frozen=True)
+class RingUpdate:
+    """AgentRingNoAnswer: the queue rang an operator for this call and nobody answered."""
+
+    event: str
+    uniqueid: str
+    linkedid: str | None
+    queue: str | None
+    interface: str
+    member_name: str | None
+    at: datetime
+    ring_s: int | None
+
+
+@dataclass(frozen=True)
 class Ignored:
     """An event we read but do not act on; ``kind`` is "unknown", "malformed" or "skipped"."""
 
@@ -129,7 +158,7 @@ class Ignored:
     reason: str
 
 
-Update = CallUpdate | MemberUpdate | RatingUpdate | SummaryUpdate
+Update = CallUpdate | MemberUpdate | RatingUpdate | SummaryUpdate | RingUpdate
 Outcome = Update | Ignored
 
 # Events we understand but that change nothing we record (counted as skipped, not unknown).
@@ -137,8 +166,7 @@ _NO_OP_EVENTS = frozenset(
     {
         "fullybooted",
         "queuecallerleave",
-        "agentcalled",
-        "agentringnoanswer",
+        "agentcalled",  # the ring itself; AgentConnect or AgentRingNoAnswer says how it ended
         "bridgeleave",
         "bridgecreate",
         "bridgedestroy",
@@ -254,10 +282,40 @@ def interpret(event: Mapping[str, str], *, received_at: datetime) -> Outcome:
     at = _moment(event, received_at)
     handler = _HANDLERS.get(key)
     if handler is not None:
-        return handler(name, event, at)
+        outcome = handler(name, event, at)
+        return outcome if isinstance(outcome, Ignored) else fit(outcome)
     if key in _NO_OP_EVENTS:
         return Ignored(event=name, kind="skipped", reason="no_change")
     return Ignored(event=name, kind="unknown", reason="not_handled")
+
+
+#: The longest value each stored string field of an update may have.
+FIELD_LENGTHS = {
+    "uniqueid": ID_LENGTH,
+    "linkedid": ID_LENGTH,
+    "queue": QUEUE_LENGTH,
+    "interface": INTERFACE_LENGTH,
+    "member_interface": INTERFACE_LENGTH,
+    "member_name": INTERFACE_LENGTH,
+    "hangup_cause_txt": TEXT_LENGTH,
+    "transferred_to": TEXT_LENGTH,
+    "dial_status": 16,
+}
+
+
+def fit(update: Update) -> Update:
+    """``update`` with its strings cut to their columns' lengths (a Uniqueid is cut the
+    same way wherever it appears, so a cut one still finds its call)."""
+    changes: dict[str, str] = {}
+    for item in fields(update):
+        limit = FIELD_LENGTHS.get(item.name)
+        value = getattr(update, item.name)
+        if limit is not None and isinstance(value, str) and len(value) > limit:
+            changes[item.name] = value[:limit]
+    if not changes:
+        return update
+    any_update: Any = update  # replace() over the union: each member has these fields
+    return cast(Update, replace(any_update, **changes))
 
 
 def _require_uniqueid(name: str, event: Mapping[str, str]) -> str | Ignored:
@@ -322,8 +380,11 @@ def _dial_begin(call: CallUpdate, event: Mapping[str, str]) -> Outcome:
 
 @_per_call
 def _dial_end(call: CallUpdate, event: Mapping[str, str]) -> Outcome:
-    if event.get("dialstatus", "").upper() != "ANSWER":
-        return _skipped(call, "not_answered")
+    status = event.get("dialstatus", "").upper()
+    if status != "ANSWER":
+        # Recorded for callbacks only (the citizen was busy, did not answer …); a queue
+        # ringing its operators one by one says nothing about an inbound call.
+        return replace(call, dial_status=status or "UNKNOWN")
     return replace(
         call,
         state=CallState.CONNECTED,
@@ -398,6 +459,24 @@ def _agent_connect(call: CallUpdate, event: Mapping[str, str]) -> Outcome:
 
 
 @_per_call
+def _agent_ring_no_answer(call: CallUpdate, event: Mapping[str, str]) -> Outcome:
+    interface = event.get("interface") or interface_of(event.get("destchannel"))
+    if not interface:
+        return Ignored(event=call.event, kind="malformed", reason="no_interface")
+    ring_ms = _int(event.get("ringtime"))  # milliseconds here (AgentConnect's is seconds)
+    return RingUpdate(
+        event=call.event,
+        uniqueid=call.uniqueid,
+        linkedid=call.linkedid,
+        queue=event.get("queue") or None,
+        interface=interface,
+        member_name=event.get("membername") or None,
+        at=call.at,
+        ring_s=None if ring_ms is None or ring_ms < 0 else min(ring_ms // 1000, 3600),
+    )
+
+
+@_per_call
 def _agent_complete(call: CallUpdate, event: Mapping[str, str]) -> Outcome:
     return replace(
         call,
@@ -409,14 +488,25 @@ def _agent_complete(call: CallUpdate, event: Mapping[str, str]) -> Outcome:
 
 
 def _transfer(
-    name: str, event: Mapping[str, str], at: datetime, *, target: str, linkedid: str | None
+    name: str,
+    event: Mapping[str, str],
+    at: datetime,
+    *,
+    target: str,
+    linkedid: str | None,
+    new_party: str | None = None,
 ) -> Outcome:
-    """Blind and attended transfers: the transferee's call, found by its Linkedid."""
+    """Blind and attended transfers: the transferee's call, found by its Linkedid.
+
+    ``new_party`` is the channel the caller was bridged to by an attended transfer; if it
+    is an operator's phone, the call becomes theirs (and their console pops).
+    """
     if event.get("result", "").lower() != "success":
         return Ignored(event=name, kind="skipped", reason="transfer_failed")
     uniqueid = event.get("transfereeuniqueid", "")
     if not uniqueid or not target:
         return Ignored(event=name, kind="malformed", reason="no_transferee_or_target")
+    interface = interface_of(new_party)
     return CallUpdate(
         event=name,
         uniqueid=uniqueid,
@@ -424,10 +514,14 @@ def _transfer(
         at=at,
         transferred_to=target,
         by_linkedid=True,
+        member_interface=interface,
+        handover=interface is not None,
     )
 
 
 def _blind_transfer(name: str, event: Mapping[str, str], at: datetime) -> Outcome:
+    """The caller is sent to ``Extension`` (in ``Context``); whoever answers there (a
+    DialEnd, or an AgentConnect of another queue) takes the call over."""
     return _transfer(
         name,
         event,
@@ -438,18 +532,23 @@ def _blind_transfer(name: str, event: Mapping[str, str], at: datetime) -> Outcom
 
 
 def _attended_transfer(name: str, event: Mapping[str, str], at: datetime) -> Outcome:
+    """The operator talked to the target first, then joined the caller to them."""
     target = (
-        event.get("secondtransfererconnectedlinenum")
-        or event.get("transfertargetcalleridnum")
+        event.get("transfertargetcalleridnum")
+        or event.get("secondtransfererconnectedlinenum")
         or event.get("secondtransfererexten")
         or ""
     )
     linkedid = event.get("transfereelinkedid") or event.get("origtransfererlinkedid")
-    return _transfer(name, event, at, target=target, linkedid=linkedid)
+    bridged = event.get("desttype", "").lower() in {"bridge", "link", ""}
+    new_party = event.get("transfertargetchannel") if bridged else None
+    return _transfer(name, event, at, target=target, linkedid=linkedid, new_party=new_party)
 
 
 def _member(name: str, event: Mapping[str, str], at: datetime) -> Outcome:
-    queue, interface = event.get("queue", ""), event.get("interface", "")
+    """QueueMember* events; ``QueueMember`` (a QueueStatus reply) says Location and Name."""
+    queue = event.get("queue", "")
+    interface = event.get("interface") or event.get("location") or ""
     if not queue or not interface:
         return Ignored(event=name, kind="malformed", reason="no_queue_or_interface")
     paused = event.get("paused")
@@ -458,7 +557,7 @@ def _member(name: str, event: Mapping[str, str], at: datetime) -> Outcome:
         event=name,
         queue=queue,
         interface=interface,
-        member_name=event.get("membername") or None,
+        member_name=event.get("membername") or event.get("name") or None,
         at=at,
         logged_in=name.lower() != "queuememberremoved",
         status=_int(event.get("status")),
@@ -526,12 +625,14 @@ _HANDLERS: dict[str, Handler] = {
     "queuecallerabandon": _queue_abandon,
     "agentconnect": _agent_connect,
     "agentcomplete": _agent_complete,
+    "agentringnoanswer": _agent_ring_no_answer,
     "blindtransfer": _blind_transfer,
     "attendedtransfer": _attended_transfer,
     "queuememberstatus": _member,
     "queuememberpause": _member,
     "queuememberadded": _member,
     "queuememberremoved": _member,
+    "queuemember": _member,
     "userevent": _user_event,
     "queuesummary": _queue_summary,
 }

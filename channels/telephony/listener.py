@@ -3,12 +3,16 @@
 Async edges stay thin: panoramisk's callback only puts the event on a queue; a consumer
 drains it in batches and runs the synchronous pipeline (DB work) in a thread, then the
 screen-pops go out after commit. If the database is down, the batch is kept and tried
-again (events are idempotent, so a retried batch is harmless).
+again (events are idempotent, so a retried batch is harmless); an event the database
+refuses is skipped and counted by the pipeline, so one bad event never stops the stream.
+After every login the listener resyncs (``resync.py``): the channels and queue members
+Asterisk lists go into the same queue, behind the events that came before them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -20,33 +24,42 @@ from channels.telephony.originate import (
     claim_requested,
     mark_failed,
 )
-from channels.telephony.pipeline import EventPipeline
+from channels.telephony.pipeline import EventPipeline, error_code, is_transient
+from channels.telephony.resync import Snapshot, apply_snapshot
 from channels.telephony.screen_pop import screen_pop_bus
 from core import db
+from core.clock import now
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 BATCH = 200
 CALLBACK_POLL_S = 1.0
+#: After this many transient failures in a row the batch itself is suspected (a statement
+#: timeout, a deadlock on one row): if the database answers, the batch is split.
+TRANSIENT_TRIES = 5
+Item = Mapping[str, str] | Snapshot
 
 
 class AmiListener:
     def __init__(self, settings: Settings, *, pipeline: EventPipeline | None = None) -> None:
         self.settings = settings
         self.pipeline = pipeline or EventPipeline(bus=screen_pop_bus(settings))
-        self.events: asyncio.Queue[Mapping[str, str]] = asyncio.Queue()
+        self.events: asyncio.Queue[Item] = asyncio.Queue()
         self.client: AmiClient | None = None
         self.gateway: AmiGateway | None = None
         # One database job at a time: events, polls and callbacks keep their order, and the
         # pipeline's counters and caches are touched by one thread at a time.
         self._db_lock = asyncio.Lock()
+        self._resyncs: set[asyncio.Task[None]] = set()
+        self.resynced = 0  # snapshots applied (one per login that Asterisk answered)
 
     async def run(self, stop: asyncio.Event) -> None:
         self.client = AmiClient.from_settings(
             self.settings,
             on_event=self.events.put_nowait,
             on_unreadable=self.pipeline.count_malformed,
+            on_login=self._logged_in,
         )
         self.gateway = self.client
         self.client.start()
@@ -58,9 +71,9 @@ class AmiListener:
         try:
             await stop.wait()
         finally:
-            for task in tasks:
+            for task in tasks + list(self._resyncs):
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, *self._resyncs, return_exceptions=True)
             self.client.close()
             await self.drain()
             log.info("AMI listener stopped: %s", self.pipeline.stats.as_dict())
@@ -81,21 +94,88 @@ class AmiListener:
         while not self.events.empty():
             await self._process(self._take_batch([]))
 
-    def _take_batch(self, batch: list[Mapping[str, str]]) -> list[Mapping[str, str]]:
+    def _take_batch(self, batch: list[Item]) -> list[Item]:
         while len(batch) < BATCH and not self.events.empty():
             batch.append(self.events.get_nowait())
         return batch
 
-    async def _process(self, batch: list[Mapping[str, str]]) -> None:
-        delay = 0.5
+    async def _process(self, batch: list[Item]) -> None:
+        """Events in batches; a resync snapshot is applied in its place in the line."""
+        events: list[Mapping[str, str]] = []
+        for item in [*batch, None]:
+            if isinstance(item, Mapping):
+                events.append(item)
+                continue
+            if events:
+                await self._store_events(events)
+                events = []
+            if isinstance(item, Snapshot):
+                await self._retrying(functools.partial(self._apply_snapshot, item))
+
+    async def _store_events(self, events: list[Mapping[str, str]]) -> None:
+        updates = await self._in_thread(self.pipeline.interpret_all, events)
+        if updates:
+            await self._retrying(
+                lambda isolate: self.pipeline.store(updates, isolate_transient=isolate)
+            )
+
+    async def _retrying(self, store: Callable[[bool], object]) -> None:
+        """Run ``store`` until the database takes it. Transient errors (the database is
+        away) are retried with backoff, keeping the batch; from the ``TRANSIENT_TRIES``-th
+        try on the pipeline may split it (it checks the database answers before blaming an
+        event). Only the error's type and SQLSTATE are logged: a message may quote values."""
+        delay, tries = 0.5, 0
         while True:
             try:
-                await self._in_thread(self.pipeline.process, batch)
+                await self._in_thread(store, tries >= TRANSIENT_TRIES)
                 return
-            except Exception:
-                log.exception("AMI: %d events not stored; retrying in %.1f s", len(batch), delay)
+            except Exception as error:
+                tries += 1
+                log.warning(
+                    "AMI: batch not stored (%s%s); retry %d in %.1f s",
+                    error_code(error),
+                    "" if is_transient(error) else ", unexpected",
+                    tries,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
+
+    def _apply_snapshot(self, snapshot: Snapshot, _isolate: bool = False) -> None:
+        with db.transaction() as session:
+            result = apply_snapshot(session, snapshot, operators=self.pipeline.operators)
+        self.resynced += 1
+        log.info(
+            "AMI resync: %d calls closed (channel gone), %d members listed, %d logged out",
+            result.calls_closed,
+            result.members_listed,
+            result.members_logged_out,
+        )
+
+    # --- resync after each login -----------------------------------------------------------
+
+    def _logged_in(self) -> None:
+        task = asyncio.ensure_future(self._resync())
+        self._resyncs.add(task)
+        task.add_done_callback(self._resyncs.discard)
+
+    async def _resync(self) -> None:
+        """Ask Asterisk what is live now; queue the answer behind the events already in."""
+        client = self.client
+        if client is None:
+            return
+        asked_at = now()
+        try:
+            channels = await client.core_show_channels()
+        except (AmiUnavailable, TimeoutError) as error:
+            log.warning("AMI resync: CoreShowChannels not answered (%s)", type(error).__name__)
+            return
+        try:
+            members: list[dict[str, str]] | None = await client.queue_status()
+        except (AmiUnavailable, TimeoutError) as error:
+            log.warning("AMI resync: QueueStatus not answered (%s)", type(error).__name__)
+            members = None
+        self.events.put_nowait(Snapshot(asked_at=asked_at, channels=channels, queue_status=members))
 
     async def _consume(self) -> None:
         while True:
@@ -122,8 +202,8 @@ class AmiListener:
                 continue
             try:
                 await self.dispatch_callbacks_once()
-            except Exception:
-                log.exception("AMI: callbacks not dispatched")
+            except Exception as error:
+                log.warning("AMI: callbacks not dispatched (%s)", error_code(error))
 
     async def dispatch_callbacks_once(self) -> int:
         """Claim requested callbacks and Originate them; returns how many were sent."""

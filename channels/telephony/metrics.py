@@ -7,8 +7,12 @@ Definitions (docs/call-center.md), over inbound calls that entered a queue in th
 - ASA (average speed of answer) = mean wait of answered calls;
 - AHT (average handling time) = mean talk time of answered calls that finished
   (Asterisk reports no wrap-up time, so AHT here is talk time).
-Periods are cut at Almaty's hours and midnights. Operators logged in/available come from
-the last QueueSummary when it is fresh, else from the QueueMember* events.
+- missed rings: AgentRingNoAnswer, the queue rang an operator who did not answer (per
+  period by the ring's time, and per operator in ``operator_stats``).
+Periods are cut at Almaty's hours and midnights. Operators logged in/available for one
+queue come from its last QueueSummary when it is fresh, else from the QueueMember*
+events; across queues always from the members, counted once per interface (an operator
+in two queues is one operator, which summing QueueSummary would count twice).
 """
 
 from __future__ import annotations
@@ -18,11 +22,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from channels.telephony.events import CallState
-from channels.telephony.models import Call, CallDirection, QueueMember, QueueSnapshot
+from channels.telephony.models import (
+    Call,
+    CallDirection,
+    MissedRing,
+    OperatorRating,
+    QueueMember,
+    QueueSnapshot,
+)
 from core.clock import local, now
 from core.errors import ValidationFailed
 from core.settings import Settings, get_settings
@@ -42,6 +53,7 @@ class _Tally:
     wait_n: int = 0
     talk_sum: int = 0
     talk_n: int = 0
+    missed_rings: int = 0
 
     def add(self, row: Any, service_level_s: int) -> None:
         self.offered += 1
@@ -71,6 +83,7 @@ class _Tally:
             "service_level": ratio(self.within_sl, self.offered),
             "asa_s": round(self.wait_sum / self.wait_n, 1) if self.wait_n else None,
             "aht_s": round(self.talk_sum / self.talk_n, 1) if self.talk_n else None,
+            "missed_rings": self.missed_rings,
         }
 
 
@@ -129,6 +142,13 @@ def queue_metrics(
         tally = tallies.get(_floor(row.queued_at, bucket))
         if tally is not None:
             tally.add(row, service_level_s)
+    rings = select(MissedRing.at).where(MissedRing.at >= start, MissedRing.at < end)
+    if queue is not None:
+        rings = rings.where(MissedRing.queue == queue)
+    for (at,) in session.execute(rings):
+        tally = tallies.get(_floor(at, bucket))
+        if tally is not None:
+            tally.missed_rings += 1
     return [
         {"bucket": bucket, "start": moment.isoformat(), "queue": queue} | tally.as_dict()
         for moment, tally in tallies.items()
@@ -145,31 +165,39 @@ def _operators(
             *([QueueSnapshot.queue == queue] if queue is not None else []),
         )
     ).all()
-    if snapshots:
-        return {
-            "source": "queue_summary",
-            "logged_in": sum(s.logged_in for s in snapshots),
-            "available": sum(s.available for s in snapshots),
-            "callers_waiting_asterisk": sum(s.callers for s in snapshots),
-            "longest_hold_time_s": max(s.longest_hold_time_s for s in snapshots),
-            "at": max(s.at for s in snapshots).isoformat(),
-        }
     members = session.scalars(
         select(QueueMember).where(
             QueueMember.logged_in.is_(True),
             *([QueueMember.queue == queue] if queue is not None else []),
         )
     ).all()
+    # One operator is one interface, however many queues they are in.
     logged_in = {m.interface for m in members}
     available = {m.interface for m in members if not m.paused and not m.in_call and m.status == 1}
+    asterisk = {
+        "callers_waiting_asterisk": sum(s.callers for s in snapshots) if snapshots else None,
+        "longest_hold_time_s": max(s.longest_hold_time_s for s in snapshots) if snapshots else None,
+        "at": max(s.at for s in snapshots).isoformat() if snapshots else None,
+    }
+    if len(snapshots) == 1 and {m.queue for m in members} <= {snapshots[0].queue}:
+        # One queue's own count is exact; summing several would count shared members twice.
+        return {
+            "source": "queue_summary",
+            "logged_in": snapshots[0].logged_in,
+            "available": snapshots[0].available,
+        } | asterisk
+    if snapshots and not members:
+        # Several queues and no member events yet: the largest queue is a lower bound.
+        return {
+            "source": "queue_summary_max",
+            "logged_in": max(s.logged_in for s in snapshots),
+            "available": max(s.available for s in snapshots),
+        } | asterisk
     return {
         "source": "member_events",
         "logged_in": len(logged_in),
         "available": len(available),
-        "callers_waiting_asterisk": None,
-        "longest_hold_time_s": None,
-        "at": None,
-    }
+    } | asterisk
 
 
 def live_metrics(
@@ -213,3 +241,68 @@ def live_metrics(
         "available": operators["available"],
         "operators": operators,
     }
+
+
+def operator_stats(
+    session: Session, *, start: datetime, end: datetime, operator_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Per operator over a period: calls answered, rings missed (AgentRingNoAnswer),
+    ratings given in the IVR, their average and the satisfaction index (4–5 / all × 100)."""
+    rows: dict[int, dict[str, Any]] = {}
+
+    def line(operator: int) -> dict[str, Any]:
+        return rows.setdefault(
+            operator,
+            {
+                "operator_id": operator,
+                "answered": 0,
+                "missed_rings": 0,
+                "ratings": 0,
+                "average": None,
+                "satisfaction_index": None,
+            },
+        )
+
+    only = operator_id is not None
+    answered = (
+        select(Call.operator_id, func.count())
+        .where(
+            Call.operator_id.is_not(None),
+            Call.answered_at >= start,
+            Call.answered_at < end,
+            *([Call.operator_id == operator_id] if only else []),
+        )
+        .group_by(Call.operator_id)
+    )
+    for operator, count in session.execute(answered):
+        if operator is not None:
+            line(operator)["answered"] = int(count)
+    missed = (
+        select(MissedRing.operator_id, func.count())
+        .where(
+            MissedRing.operator_id.is_not(None),
+            MissedRing.at >= start,
+            MissedRing.at < end,
+            *([MissedRing.operator_id == operator_id] if only else []),
+        )
+        .group_by(MissedRing.operator_id)
+    )
+    for operator, count in session.execute(missed):
+        if operator is not None:
+            line(operator)["missed_rings"] = int(count)
+    satisfied = func.sum(case((OperatorRating.score >= 4, 1), else_=0))
+    rated = (
+        select(OperatorRating.operator_id, func.count(), func.avg(OperatorRating.score), satisfied)
+        .where(
+            OperatorRating.at >= start,
+            OperatorRating.at < end,
+            *([OperatorRating.operator_id == operator_id] if only else []),
+        )
+        .group_by(OperatorRating.operator_id)
+    )
+    for operator, count, average, happy in session.execute(rated):
+        entry = line(int(operator))
+        entry["ratings"] = int(count)
+        entry["average"] = round(float(average), 2)
+        entry["satisfaction_index"] = round(100 * int(happy or 0) / int(count), 1)
+    return [rows[key] for key in sorted(rows)]

@@ -22,7 +22,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from channels.telephony.events import CallState
+from channels.telephony.events import (
+    ID_LENGTH,
+    INTERFACE_LENGTH,
+    QUEUE_LENGTH,
+    TEXT_LENGTH,
+    CallState,
+)
 from core.clock import now
 from core.db import Base, str_enum
 
@@ -31,6 +37,7 @@ __all__ = [
     "CallAppeal",
     "CallDirection",
     "CallState",
+    "MissedRing",
     "OperatorRating",
     "QueueMember",
     "QueueSnapshot",
@@ -53,18 +60,18 @@ class Call(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    uniqueid: Mapped[str] = mapped_column(String(64), unique=True)
-    linkedid: Mapped[str | None] = mapped_column(String(64), index=True)
+    uniqueid: Mapped[str] = mapped_column(String(ID_LENGTH), unique=True)
+    linkedid: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
     direction: Mapped[CallDirection] = mapped_column(
         str_enum(CallDirection, 8), default=CallDirection.INBOUND
     )
     # The citizen's number (the caller, or whom a callback dials), E.164; None if withheld.
     caller_e164: Mapped[str | None] = mapped_column(String(20), index=True)
-    queue: Mapped[str | None] = mapped_column(String(64), index=True)
+    queue: Mapped[str | None] = mapped_column(String(QUEUE_LENGTH), index=True)
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
     # The queue member's interface as Asterisk named it ("PJSIP/1001"), kept when no staff
     # user has it yet so the call can still be attributed later.
-    operator_interface: Mapped[str | None] = mapped_column(String(80))
+    operator_interface: Mapped[str | None] = mapped_column(String(INTERFACE_LENGTH))
     state: Mapped[CallState] = mapped_column(str_enum(CallState, 16))
     started_at: Mapped[datetime] = mapped_column(default=now)
     queued_at: Mapped[datetime | None]
@@ -74,10 +81,14 @@ class Call(Base):
     talk_s: Mapped[int | None] = mapped_column(Integer)
     abandoned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     hangup_cause: Mapped[int | None] = mapped_column(Integer)
-    hangup_cause_txt: Mapped[str | None] = mapped_column(String(80))
-    transferred_to: Mapped[str | None] = mapped_column(String(80))
+    hangup_cause_txt: Mapped[str | None] = mapped_column(String(TEXT_LENGTH))
+    transferred_to: Mapped[str | None] = mapped_column(String(TEXT_LENGTH))
     citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id"), index=True)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    # A callback: the call the operator was on when they asked for it (if any).
+    origin_call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="SET NULL"), index=True
+    )
     failure_reason: Mapped[str | None] = mapped_column(String(120))
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
 
@@ -101,8 +112,8 @@ class QueueMember(Base):
     __table_args__ = (UniqueConstraint("queue", "interface"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    queue: Mapped[str] = mapped_column(String(64))
-    interface: Mapped[str] = mapped_column(String(80))
+    queue: Mapped[str] = mapped_column(String(QUEUE_LENGTH))
+    interface: Mapped[str] = mapped_column(String(INTERFACE_LENGTH))
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
     # Asterisk's device state: 1 not in use, 2 in use, 5 unavailable, 6 ringing, …
     status: Mapped[int] = mapped_column(Integer, default=0)
@@ -117,7 +128,7 @@ class QueueSnapshot(Base):
 
     __tablename__ = "queue_snapshots"
 
-    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(QUEUE_LENGTH), primary_key=True)
     logged_in: Mapped[int] = mapped_column(Integer)
     available: Mapped[int] = mapped_column(Integer)
     callers: Mapped[int] = mapped_column(Integer)
@@ -141,3 +152,24 @@ class OperatorRating(Base):
     operator_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
     score: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(default=now)
+
+
+class MissedRing(Base):
+    """The queue rang an operator for a call and they did not answer (AgentRingNoAnswer).
+
+    One row per ring, keyed by (call, interface, moment), so a replayed log adds none.
+    """
+
+    __tablename__ = "missed_rings"
+    __table_args__ = (
+        UniqueConstraint("call_id", "interface", "at"),
+        Index("ix_missed_rings_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    queue: Mapped[str | None] = mapped_column(String(QUEUE_LENGTH))
+    interface: Mapped[str] = mapped_column(String(INTERFACE_LENGTH))
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    ring_s: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime]

@@ -8,7 +8,10 @@ sends Originate through an ``AmiGateway`` and marks refusals ``failed``. A reque
 listener did not pick up within ``callcenter_callback_expire_s`` (listener down) is
 failed, not dialled minutes later to a citizen who no longer expects it. The call's
 events (Newchannel, DialEnd, Hangup) then arrive keyed by the Uniqueid we chose
-(Originate's ``ChannelId``), so a callback is recorded like any other call.
+(Originate's ``ChannelId``), so a callback is recorded like any other call, and
+``callback_outcome`` says how it went: the operator's phone did not answer
+(OriginateResponse Failure), the citizen did not (DialEnd BUSY/NOANSWER …), or they
+talked (DialEnd ANSWER).
 """
 
 from __future__ import annotations
@@ -16,13 +19,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import Literal, Protocol
 
 import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from channels.telephony.events import CallState
+from channels.telephony.events import STATE_RANK, CallState
 from channels.telephony.models import Call, CallAppeal, CallDirection
 from channels.telephony.service import citizen_for_number
 from core.clock import now
@@ -68,9 +71,18 @@ def _kazakh_number(raw: str) -> str:
 
 
 def request_callback(
-    session: Session, *, operator: StaffUser, phone_e164: str, appeal_id: int | None = None
+    session: Session,
+    *,
+    operator: StaffUser,
+    phone_e164: str,
+    appeal_id: int | None = None,
+    origin_call_id: int | None = None,
 ) -> Call:
-    """Ask the listener to connect ``operator`` with ``phone_e164``; returns the call record."""
+    """Ask the listener to connect ``operator`` with ``phone_e164``; returns the call record.
+
+    ``appeal_id`` is the appeal the callback is about; ``origin_call_id`` the call the
+    operator was on (their own, or any for an admin): the callback is linked to it.
+    """
     if operator.role not in CALLBACK_ROLES:
         raise PermissionDenied("only operators place callbacks", code="callback_not_allowed")
     if not operator.sip_interface:
@@ -78,6 +90,11 @@ def request_callback(
     number = _kazakh_number(phone_e164)
     if appeal_id is not None and session.get(Appeal, appeal_id) is None:
         raise NotFound("no such appeal", code="appeal_not_found")
+    if origin_call_id is not None:
+        origin = session.get(Call, origin_call_id)
+        theirs = origin is not None and operator.id in (origin.operator_id, origin.requested_by_id)
+        if origin is None or (operator.role is not Role.ADMIN and not theirs):
+            raise NotFound("no such call", code="call_not_found")
     pending = session.scalar(
         select(Call.id).where(
             Call.requested_by_id == operator.id,
@@ -98,6 +115,7 @@ def request_callback(
         started_at=moment,
         abandoned=False,
         citizen_id=citizen_for_number(session, number),
+        origin_call_id=origin_call_id,
         updated_at=moment,
     )
     call.linkedid = call.uniqueid
@@ -109,19 +127,34 @@ def request_callback(
     return call
 
 
+#: An Originate is answered within its Timeout (30 s) + 5 s; a callback still
+#: "originating" this long after its last change lost its events (a drop): it fails.
+ORIGINATING_STUCK = timedelta(minutes=2)
+
+
 def expire_stale(session: Session, *, settings: Settings) -> int:
-    """Fail requests nobody sent in time (the listener was down)."""
-    cutoff = now() - timedelta(seconds=settings.callcenter_callback_expire_s)
+    """Fail requests nobody sent in time (the listener was down), and callbacks whose
+    Originate was answered but whose channel events never came."""
+    moment = now()
+    cutoff = moment - timedelta(seconds=settings.callcenter_callback_expire_s)
     stale = list(
         session.scalars(
             select(Call)
-            .where(Call.state == CallState.REQUESTED, Call.started_at < cutoff)
+            .where(
+                or_(
+                    and_(Call.state == CallState.REQUESTED, Call.started_at < cutoff),
+                    and_(
+                        Call.state == CallState.ORIGINATING,
+                        Call.updated_at < moment - ORIGINATING_STUCK,
+                    ),
+                )
+            )
             .with_for_update(skip_locked=True)
         )
     )
     for call in stale:
+        call.failure_reason = "expired" if call.state is CallState.REQUESTED else "no_events"
         call.state = CallState.FAILED
-        call.failure_reason = "expired"
     session.flush()
     return len(stale)
 
@@ -160,13 +193,74 @@ def claim_requested(
 
 
 def mark_failed(session: Session, *, call_id: int, reason: str) -> None:
+    """A callback Asterisk did not place (or whose operator leg failed): ``failed``.
+
+    Its Newchannel may already have moved it on (the operator's phone rang, then nobody
+    answered): any state before ``connected`` still fails.
+    """
     call = session.get(Call, call_id)
     if call is None:
         return
-    if call.state in (CallState.REQUESTED, CallState.ORIGINATING):
+    if STATE_RANK[call.state] < STATE_RANK[CallState.CONNECTED]:
         call.state = CallState.FAILED
         call.failure_reason = reason[:120]
         session.flush()
+
+
+Outcome = Literal["pending", "dialling", "connected", "done", "failed"]
+
+
+@dataclass(frozen=True)
+class CallbackOutcome:
+    """How a callback went, for the console: ``pending`` (not sent yet), ``dialling``
+    (Asterisk is ringing the operator, then the citizen), ``connected`` (they talk),
+    ``done`` (they talked and hung up), ``failed`` (with ``reason``)."""
+
+    call_id: int
+    state: str
+    outcome: Outcome
+    reason: str | None
+    talk_s: int | None
+
+    @property
+    def final(self) -> bool:
+        return self.outcome in ("done", "failed")
+
+
+def callback_outcome(call: Call) -> CallbackOutcome:
+    outcome: Outcome
+    if call.state is CallState.FAILED:
+        outcome = "failed"
+    elif call.answered_at is not None:
+        outcome = "done" if call.state is CallState.ENDED else "connected"
+    elif call.state is CallState.ENDED:
+        outcome = "failed"  # hung up before the citizen answered
+    elif call.state is CallState.REQUESTED:
+        outcome = "pending"
+    else:
+        outcome = "dialling"
+    reason = call.failure_reason
+    if outcome == "failed" and reason is None:
+        reason = "hung_up_before_answer"
+    return CallbackOutcome(
+        call_id=call.id,
+        state=call.state.value,
+        outcome=outcome,
+        reason=reason if outcome == "failed" else None,
+        talk_s=call.talk_s,
+    )
+
+
+def own_callback(session: Session, *, operator: StaffUser, call_id: int) -> Call:
+    """The callback ``call_id`` if ``operator`` asked for it (an admin sees any)."""
+    call = session.get(Call, call_id)
+    if (
+        call is None
+        or call.direction is not CallDirection.OUTBOUND
+        or (operator.role is not Role.ADMIN and call.requested_by_id != operator.id)
+    ):
+        raise NotFound("no such callback", code="call_not_found")
+    return call
 
 
 def get_call(session: Session, call_id: int) -> Call:

@@ -4,16 +4,23 @@
 interprets them, applies them in one transaction and, after the commit, publishes the
 screen-pops. It counts what it saw; it logs event names and counts, never caller
 numbers or names (personal data stays out of logs).
+
+A batch the database refuses (``DataError``, ``IntegrityError``, a bug on one odd event)
+is halved until the one update it refuses is found; that one is skipped and counted
+(``rejected``, by event and SQLSTATE) and the rest is stored. A database that is down
+(``OperationalError``) is no bad event: ``store`` raises and the listener tries again.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from channels.telephony.events import (
@@ -25,11 +32,30 @@ from channels.telephony.events import (
     split_blocks,
 )
 from channels.telephony.screen_pop import ScreenPop, ScreenPopBus
-from channels.telephony.service import OperatorDirectory, apply_updates
+from channels.telephony.service import ApplyResult, OperatorDirectory, apply_updates
 from core import db
 from core.clock import now
 
 log = logging.getLogger(__name__)
+#: Errors that say "the database is not there now", not "this event is bad".
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,  # no pool connection in time
+)
+
+
+def is_transient(error: BaseException) -> bool:
+    return isinstance(error, TRANSIENT_ERRORS)
+
+
+def error_code(error: BaseException) -> str:
+    """A stable name for a failure that carries no data: the type and, for database
+    errors, the SQLSTATE ("DataError/22003"). Never the message: PostgreSQL's DETAIL
+    quotes the row's values (a caller's number)."""
+    original = getattr(error, "orig", None)
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return f"{type(error).__name__}/{state}" if state else type(error).__name__
 
 
 @dataclass
@@ -42,6 +68,7 @@ class PipelineStats:
     malformed: int = 0
     skipped: int = 0
     no_call: int = 0
+    rejected: int = 0  # read but refused by the database; skipped so the rest is stored
     pops: int = 0
     by_reason: Counter[str] = field(default_factory=Counter)
 
@@ -53,6 +80,7 @@ class PipelineStats:
             "malformed": self.malformed,
             "skipped": self.skipped,
             "no_call": self.no_call,
+            "rejected": self.rejected,
             "screen_pops": self.pops,
         }
 
@@ -103,12 +131,14 @@ class EventPipeline:
         else:
             self.stats.skipped += 1
 
-    def apply(self, session: Session, updates: list[Update]) -> list[ScreenPop]:
-        """Apply in the caller's transaction; the caller commits then calls ``publish``."""
-        result = apply_updates(session, updates, operators=self.operators)
+    def apply(self, session: Session, updates: Sequence[Update]) -> ApplyResult:
+        """Apply in the caller's transaction; the caller commits, then ``count`` and
+        ``publish``."""
+        return apply_updates(session, updates, operators=self.operators)
+
+    def count(self, result: ApplyResult) -> None:
         self.stats.applied += result.applied
         self.stats.no_call += result.no_call
-        return result.pops
 
     def publish(self, pops: list[ScreenPop]) -> None:
         for pop in pops:
@@ -116,22 +146,57 @@ class EventPipeline:
             if self.bus is not None:
                 try:
                     self.bus.publish(pop)
-                except Exception:  # a lost pop is a missed hint, never a lost call record
-                    log.exception("screen-pop for call %s not published", pop.call_id)
+                except Exception as error:  # a lost pop is a missed hint, never a lost record
+                    log.warning(
+                        "screen-pop for call %s not published (%s)", pop.call_id, error_code(error)
+                    )
             if self._on_pop is not None:
                 self._on_pop(pop)
+
+    def _store_once(self, updates: Sequence[Update]) -> list[ScreenPop]:
+        with db.transaction() as session:
+            result = self.apply(session, updates)
+        self.count(result)
+        self.publish(result.pops)
+        return result.pops
+
+    def store(
+        self, updates: Sequence[Update], *, isolate_transient: bool = False
+    ) -> list[ScreenPop]:
+        """Apply ``updates`` in one transaction, commit, publish the screen-pops.
+
+        An update the database refuses is found by halving the batch and is skipped and
+        counted. A transient error (the database is away) is raised for the caller to
+        retry, unless ``isolate_transient``: then it is treated as this batch's fault if
+        the database answers a plain ``SELECT 1`` (a statement timeout, a deadlock).
+        """
+        if not updates:
+            return []
+        try:
+            return self._store_once(updates)
+        except Exception as error:
+            if is_transient(error) and not isolate_transient:
+                raise
+            if len(updates) == 1:
+                if is_transient(error) and not database_answers():
+                    raise
+                self._reject(updates[0], error)
+                return []
+        middle = len(updates) // 2
+        first = self.store(updates[:middle], isolate_transient=isolate_transient)
+        return first + self.store(updates[middle:], isolate_transient=isolate_transient)
+
+    def _reject(self, update: Update, error: BaseException) -> None:
+        code = error_code(error)
+        self.stats.rejected += 1
+        self.stats.by_reason[f"rejected:{update.event}:{code}"] += 1
+        log.error("AMI: %s not stored, skipped (%s)", update.event[:40], code)
 
     def process(
         self, events: Iterable[Mapping[str, str]], *, received_at: datetime | None = None
     ) -> list[ScreenPop]:
         """Interpret, apply in one transaction, commit, then publish the screen-pops."""
-        updates = self.interpret_all(events, received_at=received_at)
-        if not updates:
-            return []
-        with db.transaction() as session:
-            pops = self.apply(session, updates)
-        self.publish(pops)
-        return pops
+        return self.store(self.interpret_all(events, received_at=received_at))
 
     def process_text(self, text: str, *, batch_size: int = 200) -> None:
         """Feed a recorded AMI stream (blank-line separated blocks) in batches."""
@@ -148,6 +213,16 @@ class EventPipeline:
                 batch = []
         if batch:
             self.process(batch)
+
+
+def database_answers() -> bool:
+    """Whether the database takes a trivial query now (is an error the batch's fault?)."""
+    try:
+        with db.transaction() as session:
+            session.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True
 
 
 def _is_banner(block: str) -> bool:

@@ -239,7 +239,7 @@ def abandoned_call(
             c(),
             **d(),
             **member,
-            RingTime="15",
+            RingTime="15000",  # milliseconds in AgentRingNoAnswer
         ),
         _agent_event(
             "QueueCallerAbandon",
@@ -327,6 +327,192 @@ def transferred_call(
             Reason="transfer",
         ),
         _hangup(moved + 120, c()),
+    ]
+
+
+def _answered_leg(
+    t0: float, serial: int, caller: str, interface: str, member_name: str, queue: str, hold_s: int
+) -> tuple[CallIds, partial[Event], list[Event]]:
+    """A caller queued and connected to ``interface``: the ids, the caller's snapshot maker
+    and the events up to AgentConnect."""
+    call = ids(t0, serial, interface)
+    mine = {"number": caller}
+    leg = {"number": interface.split("/")[-1], "name": member_name, "context": "from-queue"}
+    c = partial(_snapshot, "", call.caller_channel, call.caller, call.caller, **mine)
+    d = partial(_snapshot, "Dest", call.member_channel, call.member, call.caller, **leg)
+    member = {"Queue": queue, "MemberName": member_name, "Interface": interface}
+    joined = t0 + 3
+    events = [
+        _event("Newchannel", t0, **c(state="4", state_desc="Ring")),
+        _agent_event("QueueCallerJoin", joined, c(), Queue=queue, Position="1", Count="1"),
+        _agent_event(
+            "AgentConnect",
+            joined + hold_s,
+            c(),
+            **d(),
+            **member,
+            RingTime="2",
+            HoldTime=str(hold_s),
+        ),
+    ]
+    return call, c, events
+
+
+def transferred_to_queue(
+    *,
+    t0: float,
+    serial: int,
+    caller: str,
+    interface: str = "PJSIP/1001",
+    second_interface: str = "PJSIP/1002",
+    queue: str = QUEUE,
+    second_queue: str = "1309",
+    hold_s: int = 6,
+    talk_s: int = 30,
+    second_hold_s: int = 9,
+    second_talk_s: int = 50,
+) -> list[Event]:
+    """Operator 1 blind-transfers the caller into another queue, where operator 2 answers."""
+    call, c, events = _answered_leg(t0, serial, caller, interface, "Оператор 1", queue, hold_s)
+    moved = t0 + 3 + hold_s + talk_s
+    transferer = _snapshot("Transferer", call.member_channel, call.member, call.caller)
+    transferee = _snapshot(
+        "Transferee", call.caller_channel, call.caller, call.caller, number=caller
+    )
+    second = ids(t0, serial + 2, second_interface)
+    d2 = partial(_snapshot, "Dest", second.member_channel, second.member, call.caller)
+    member2 = {"Queue": second_queue, "MemberName": "Оператор 2", "Interface": second_interface}
+    d1 = _snapshot("Dest", call.member_channel, call.member, call.caller)
+    member1 = {"Queue": queue, "MemberName": "Оператор 1", "Interface": interface}
+    answered = moved + second_hold_s
+    return [
+        *events,
+        _event(
+            "BlindTransfer",
+            moved,
+            **transferer,
+            **transferee,
+            Result="Success",
+            **_bridge(serial, channels=2),
+            IsExternal="No",
+            Context="from-internal-xfer",
+            Extension=second_queue,
+        ),
+        _agent_event(
+            "AgentComplete",
+            moved,
+            c(),
+            **d1,
+            **member1,
+            HoldTime=str(hold_s),
+            TalkTime=str(talk_s),
+            Reason="transfer",
+        ),
+        _agent_event(
+            "QueueCallerJoin", moved + 1, c(), Queue=second_queue, Position="1", Count="1"
+        ),
+        _agent_event(
+            "AgentConnect",
+            answered,
+            c(),
+            **d2(),
+            **member2,
+            RingTime="3",
+            HoldTime=str(second_hold_s),
+        ),
+        _agent_event(
+            "AgentComplete",
+            answered + second_talk_s,
+            c(),
+            **d2(),
+            **member2,
+            HoldTime=str(second_hold_s),
+            TalkTime=str(second_talk_s),
+            Reason="caller",
+        ),
+        _hangup(answered + second_talk_s, c()),
+    ]
+
+
+def attended_transfer(
+    *,
+    t0: float,
+    serial: int,
+    caller: str,
+    interface: str = "PJSIP/1001",
+    target_interface: str = "PJSIP/1002",
+    queue: str = QUEUE,
+    hold_s: int = 4,
+    talk_s: int = 25,
+) -> list[Event]:
+    """Operator 1 calls operator 2 from their phone, talks, then joins the caller to them."""
+    call, c, events = _answered_leg(t0, serial, caller, interface, "Оператор 1", queue, hold_s)
+    start = t0 + 3 + hold_s + talk_s
+    extension = target_interface.split("/")[-1]
+    own = interface.split("/")[-1]
+    # The consultation call: operator 1's second channel dials operator 2.
+    consult = ids(t0, serial + 2, target_interface)
+    second_leg = f"{interface}-{serial + 2:08x}"
+    o = partial(_snapshot, "", second_leg, consult.caller, consult.caller, number=own)
+    target = partial(
+        _snapshot,
+        "Dest",
+        consult.member_channel,
+        consult.member,
+        consult.caller,
+        number=extension,
+        exten=extension,
+        context="from-internal",
+    )
+    joined = start + 12
+    orig = _snapshot("OrigTransferer", call.member_channel, call.member, call.caller, number=own)
+    second = _snapshot("SecondTransferer", second_leg, consult.caller, consult.caller, number=own)
+    transferee = _snapshot(
+        "Transferee", call.caller_channel, call.caller, call.caller, number=caller
+    )
+    target_snapshot = _snapshot(
+        "TransferTarget",
+        consult.member_channel,
+        consult.member,
+        consult.caller,
+        number=extension,
+        connected_num=own,
+    )
+    d1 = _snapshot("Dest", call.member_channel, call.member, call.caller)
+    member1 = {"Queue": queue, "MemberName": "Оператор 1", "Interface": interface}
+    bridges = {
+        f"OrigBridge{key[6:]}": value for key, value in _bridge(serial, channels=2).items()
+    } | {f"SecondBridge{key[6:]}": value for key, value in _bridge(serial + 2, channels=2).items()}
+    return [
+        *events,
+        _event("Newchannel", start, **o(state="4", state_desc="Ring", context="from-internal")),
+        _event("DialBegin", start + 1, **o(), **target(state="0", state_desc="Down")),
+        _event("DialEnd", start + 5, **o(), **target(), DialStatus="ANSWER"),
+        _event(
+            "AttendedTransfer",
+            joined,
+            Result="Success",
+            **orig,
+            **bridges,
+            **second,
+            DestType="Bridge",
+            DestBridgeUniqueid=f"bridge-{serial}",
+            **transferee,
+            **target_snapshot,
+            IsExternal="No",
+        ),
+        _agent_event(
+            "AgentComplete",
+            joined,
+            c(),
+            **d1,
+            **member1,
+            HoldTime=str(hold_s),
+            TalkTime=str(int(joined - (t0 + 3 + hold_s))),
+            Reason="transfer",
+        ),
+        _hangup(joined, o()),
+        _hangup(joined + 90, c()),
     ]
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from channels.telephony.events import (
     CallUpdate,
     MemberUpdate,
     RatingUpdate,
+    RingUpdate,
     SummaryUpdate,
     Update,
 )
@@ -30,6 +31,7 @@ from channels.telephony.models import (
     Call,
     CallAppeal,
     CallDirection,
+    MissedRing,
     OperatorRating,
     QueueMember,
     QueueSnapshot,
@@ -55,6 +57,7 @@ class ApplyResult:
     connected: list[tuple[Call, int, datetime]] = field(default_factory=list)
     unlinked: list[Call] = field(default_factory=list)  # calls whose number was just learnt
     ratings: list[tuple[Call, int, int, datetime]] = field(default_factory=list)
+    rings: list[tuple[Call, RingUpdate, int | None]] = field(default_factory=list)
     applied: int = 0
     no_call: int = 0  # an event about a channel that is no call of ours (an operator's leg)
     unattributed_ratings: int = 0
@@ -95,7 +98,7 @@ class CallCache:
     def preload(self, session: Session, updates: Sequence[Update]) -> None:
         keys: set[str] = set()
         for update in updates:
-            if isinstance(update, CallUpdate | RatingUpdate):
+            if isinstance(update, CallUpdate | RatingUpdate | RingUpdate):
                 keys.add(update.uniqueid)
                 if update.linkedid:
                     keys.add(update.linkedid)
@@ -192,7 +195,14 @@ def apply_call_update(
             return
         call = calls.create(session, update)
     if update.direct and call.queue is not None:
-        # A queue call is answered when AgentConnect says so; its dial legs say nothing more.
+        # A queue call is answered when AgentConnect says so; its dial legs say nothing
+        # more, except after a transfer: whoever picks the caller up then takes it over.
+        if call.transferred_to is None or update.answered_at is None:
+            result.applied += 1
+            return
+        update = replace(update, state=None, answered_at=None, direct=False, handover=True)
+    if update.dial_status is not None:
+        _dial_outcome(call, update.dial_status)
         result.applied += 1
         return
     was_answered, old_operator = call.answered_at is not None, call.operator_id
@@ -206,9 +216,16 @@ def apply_call_update(
     _fill(call, "ended_at", update.ended_at)
     _fill(call, "hangup_cause", update.hangup_cause)
     _fill(call, "hangup_cause_txt", update.hangup_cause_txt)
-    if update.wait_s is not None:
-        call.wait_s = update.wait_s  # Asterisk's own HoldTime is the authority
-    if update.talk_s is not None:
+    # Wait and talk time are the first answer's (Asterisk's HoldTime/TalkTime are the
+    # authority); a transfer into another queue changes the operator, not these.
+    first_queue = update.queue is None or update.queue == call.queue
+    if update.wait_s is not None and first_queue and (not was_answered or call.wait_s is None):
+        call.wait_s = update.wait_s
+    if (
+        update.talk_s is not None
+        and first_queue
+        and (call.transferred_to is None or call.talk_s is None)
+    ):
         call.talk_s = update.talk_s
     if update.abandoned and not call.abandoned:
         call.abandoned = True
@@ -219,7 +236,9 @@ def apply_call_update(
         call.caller_e164 = update.caller_e164
         if call.citizen_id is None:
             result.unlinked.append(call)
-    if update.member_interface is not None and (update.connected or call.operator_id is None):
+    if update.handover:
+        _hand_over(session, call, update, operators=operators, result=result)
+    elif update.member_interface is not None and (update.connected or call.operator_id is None):
         operator_id = operators.lookup(session, update.member_interface, update.member_name)
         call.operator_interface = update.member_interface
         if operator_id is not None:
@@ -237,6 +256,38 @@ def apply_call_update(
         and call.state is CallState.CONNECTED
     ):
         result.connected.append((call, call.operator_id, call.answered_at or update.at))
+
+
+def _hand_over(
+    session: Session,
+    call: Call,
+    update: CallUpdate,
+    *,
+    operators: OperatorDirectory,
+    result: ApplyResult,
+) -> None:
+    """A transfer put the caller through to ``update.member_interface``: if that is a staff
+    user's phone, the call is theirs now and their console pops; an outside line (an
+    organization's number) only shows in ``transferred_to``."""
+    operator_id = operators.lookup(session, update.member_interface)
+    if operator_id is None or operator_id == call.operator_id:
+        return
+    call.operator_id = operator_id
+    call.operator_interface = update.member_interface
+    if STATE_RANK[call.state] < STATE_RANK[CallState.ENDED]:
+        _advance(call, CallState.CONNECTED)
+        result.connected.append((call, operator_id, update.at))
+
+
+def _dial_outcome(call: Call, dial_status: str) -> None:
+    """A callback whose citizen did not answer (BUSY, NOANSWER, CONGESTION …) failed; an
+    inbound call's unanswered dial legs (a queue ringing its members) change nothing."""
+    if call.direction is not CallDirection.OUTBOUND or call.answered_at is not None:
+        return
+    if STATE_RANK[call.state] >= STATE_RANK[CallState.ENDED]:
+        return
+    call.state = CallState.FAILED
+    call.failure_reason = f"dial_{dial_status.lower()}"[:120]
 
 
 def apply_member_update(
@@ -313,6 +364,45 @@ def apply_rating(
     result.applied += 1
 
 
+def apply_ring(
+    session: Session,
+    update: RingUpdate,
+    *,
+    operators: OperatorDirectory,
+    calls: CallCache,
+    result: ApplyResult,
+) -> None:
+    call = calls.find(update.uniqueid, update.linkedid)
+    if call is None:
+        result.no_call += 1
+        return
+    operator_id = operators.lookup(session, update.interface, update.member_name)
+    result.rings.append((call, update, operator_id))
+    result.applied += 1
+
+
+def _insert_rings(session: Session, rings: list[tuple[Call, RingUpdate, int | None]]) -> None:
+    rows: dict[tuple[int, str, datetime], dict[str, object]] = {}
+    for call, ring, operator_id in rings:
+        rows.setdefault(
+            (call.id, ring.interface, ring.at),
+            {
+                "call_id": call.id,
+                "queue": ring.queue or call.queue,
+                "interface": ring.interface,
+                "operator_id": operator_id,
+                "ring_s": ring.ring_s,
+                "at": ring.at,
+            },
+        )
+    if not rows:
+        return
+    statement = dialect_insert(session.get_bind().dialect.name, table_of(MissedRing)).values(
+        list(rows.values())
+    )
+    session.execute(statement.on_conflict_do_nothing(index_elements=["call_id", "interface", "at"]))
+
+
 def apply_updates(
     session: Session, updates: Iterable[Update], *, operators: OperatorDirectory
 ) -> ApplyResult:
@@ -330,12 +420,15 @@ def apply_updates(
                 result.applied += 1
             elif isinstance(update, RatingUpdate):
                 apply_rating(session, update, operators=operators, calls=calls, result=result)
+            elif isinstance(update, RingUpdate):
+                apply_ring(session, update, operators=operators, calls=calls, result=result)
             else:
                 apply_summary(session, update)
                 result.applied += 1
     _link_citizens(session, result.unlinked)
     session.flush()
     _insert_ratings(session, result.ratings)
+    _insert_rings(session, result.rings)
     result.pops = [
         ScreenPop(
             call_id=call.id,
@@ -388,11 +481,21 @@ def appeals_of_call(session: Session, call_id: int) -> list[int]:
     )
 
 
-def current_call_of(session: Session, operator_id: int) -> Call | None:
-    """The call the operator is talking on now (the console's incoming-call panel)."""
+def current_call_of(
+    session: Session, operator_id: int, *, max_age: timedelta = timedelta(hours=2)
+) -> Call | None:
+    """The call the operator is talking on now (the console's incoming-call panel).
+
+    A "connected" call answered longer than ``max_age`` ago is a Hangup we never heard
+    (the listener was down), not a call: a console reload must not show it forever.
+    """
     return session.scalars(
         select(Call)
-        .where(Call.operator_id == operator_id, Call.state == CallState.CONNECTED)
+        .where(
+            Call.operator_id == operator_id,
+            Call.state == CallState.CONNECTED,
+            Call.answered_at >= now() - max_age,
+        )
         .order_by(Call.answered_at.desc(), Call.id.desc())
         .limit(1)
     ).first()
