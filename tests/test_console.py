@@ -484,15 +484,20 @@ def test_metrics_header_counts_todays_calls(client: Any, session: Any, make_user
     assert 'data-metric="offered"' in page.text
 
 
-def test_callback_is_requested_for_the_caller(client: Any, session: Any, make_user: Any) -> None:
-    from channels.telephony.models import Call
+def test_callback_is_requested_for_the_caller(
+    client: Any, session: Any, make_user: Any, submit_appeal: Any
+) -> None:
+    from channels.telephony.models import Call, CallAppeal
     from core.models import StaffUser
 
     operator, password = make_user("operator")
+    appeal = _citizen_with_open_appeal(submit_appeal)
     call = _call(session, operator)
     _sign_in(client, operator, password)
     page = client.get("/staff/console", params={"call": call.id})
     csrf = hidden_field(page.text, "csrf")
+    # The form offers the caller's open appeal to link the callback to.
+    assert f'<option value="{appeal.id}">' in page.text
     # No phone of their own in the call center yet: refused, with the reason.
     refused = client.post(
         "/staff/console/callback", data={"csrf": csrf, "phone": PHONE, "call": str(call.id)}
@@ -507,7 +512,12 @@ def test_callback_is_requested_for_the_caller(client: Any, session: Any, make_us
     assert t("console.error.not_kz_number", "ru") in foreign.text
     placed = client.post(
         "/staff/console/callback",
-        data={"csrf": csrf, "phone": "8 701 777 66 55", "call": str(call.id)},
+        data={
+            "csrf": csrf,
+            "phone": "8 701 777 66 55",
+            "call": str(call.id),
+            "appeal_id": str(appeal.id),
+        },
         follow_redirects=False,
     )
     assert placed.status_code == 303, placed.text
@@ -518,8 +528,94 @@ def test_callback_is_requested_for_the_caller(client: Any, session: Any, make_us
     requested = session.get(Call, callback_id)
     assert requested.caller_e164 == PHONE and requested.requested_by_id == operator.id
     assert requested.state.value == "requested"
+    assert requested.origin_call_id == call.id  # the call the operator was on
+    linked = session.query(CallAppeal).filter_by(call_id=callback_id).one()
+    assert linked.appeal_id == appeal.id
+    # Asked for, not yet placed: the console says so, and says nothing of success.
     shown = client.get(placed.headers["location"])
-    assert t("console.callback.done", "ru") in shown.text
+    assert t("console.callback.pending", "ru") in html.unescape(shown.text)
+    assert 'id="callback-status"' in shown.text and "data-final" not in shown.text
+    status = client.get(f"/staff/console/callbacks/{callback_id}")
+    assert status.json() == {
+        "id": callback_id,
+        "outcome": "pending",
+        "final": False,
+        "text": t("console.callback.pending", "ru"),
+    }
+
+
+@pytest.mark.parametrize("language", ["ru", "kk"])
+def test_the_console_shows_how_the_callback_went(
+    client: Any, session: Any, make_user: Any, language: str
+) -> None:
+    """The outcome comes from Asterisk's events: the citizen answered ("дозвонились") or
+    the operator's phone / the citizen did not ("не удалось"), in the operator's language."""
+    from channels.telephony.originate import mark_failed, request_callback
+    from channels.telephony.pipeline import EventPipeline
+
+    operator, password = make_user("operator")
+    operator.sip_interface = f"PJSIP/{operator.id + 6000}"
+    session.commit()
+    _sign_in(client, operator, password)
+    client.cookies.set("lang", language)
+
+    def placed(phone: str) -> Any:
+        callback = request_callback(session, operator=operator, phone_e164=phone)
+        session.commit()
+        return callback
+
+    def outcome(callback_id: int) -> dict[str, Any]:
+        body: dict[str, Any] = client.get(f"/staff/console/callbacks/{callback_id}").json()
+        return body
+
+    refused = placed("+77017776601")
+    mark_failed(session, call_id=refused.id, reason="operator_no_answer")  # OriginateResponse
+    session.commit()
+    reason = t("console.callback.reason.operator_no_answer", language)
+    assert outcome(refused.id) == {
+        "id": refused.id,
+        "outcome": "failed",
+        "final": True,
+        "text": t("console.callback.failed", language, reason=reason),
+    }
+
+    answered = placed("+77017776602")
+    leg = {"channel": "PJSIP/6001-00000001", "uniqueid": answered.uniqueid}
+    leg["linkedid"] = answered.uniqueid
+    dest = {"destchannel": "PJSIP/kcell-trunk-00000002", "destuniqueid": "1795150000.2"}
+    EventPipeline(bus=None).process(
+        [
+            {"event": "Newchannel", **leg},
+            {"event": "DialBegin", **leg, **dest},
+            {"event": "DialEnd", **leg, **dest, "dialstatus": "ANSWER"},
+        ]
+    )
+    assert outcome(answered.id)["text"] == t("console.callback.connected", language)
+    page = client.get("/staff/console", params={"callback": answered.id})
+    assert t("console.callback.connected", language) in html.unescape(page.text)
+    other, other_password = make_user("operator")
+    _sign_in(client, other, other_password)
+    assert client.get(f"/staff/console/callbacks/{answered.id}").status_code == 404
+
+
+def test_a_reload_does_not_show_a_call_whose_hangup_was_lost(
+    client: Any, session: Any, make_user: Any
+) -> None:
+    """A "connected" call from hours ago (the listener missed its Hangup) is not the
+    operator's current call; one answered a minute ago is."""
+    from datetime import timedelta
+
+    from core.clock import now
+
+    operator, password = make_user("operator")
+    stale = _call(session, operator, phone="+77017776611")
+    stale.answered_at = stale.started_at = now() - timedelta(hours=3)
+    session.commit()
+    _sign_in(client, operator, password)
+    page = client.get("/staff/console")
+    assert 'id="no-call"' in page.text and "+77017776611" not in page.text
+    _call(session, operator, phone="+77017776612")
+    assert "+77017776612" in client.get("/staff/console").text
 
 
 def test_pop_stream_over_redis_reaches_another_process_style_subscriber(redis_url: str) -> None:

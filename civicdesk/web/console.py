@@ -10,6 +10,7 @@ the call records, metrics and callbacks are ``channels.telephony``.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session
 import civicdesk.web.console_texts  # noqa: F401  (registers the console's texts)
 from channels.telephony.originate import request_callback
 from channels.telephony.service import current_call_of, link_call_to_appeal
+from civicdesk.web.console_callback import CallbackStatus, callback_status
+from civicdesk.web.console_callback import router as callback_router
 from civicdesk.web.console_calls import (
     CallView,
     ConsoleForm,
@@ -55,6 +58,7 @@ from intake.routing_advice import advise
 
 router = APIRouter(include_in_schema=False)
 router.include_router(live_router)  # the event stream and the metrics header
+router.include_router(callback_router)  # a callback's outcome, asked until it is final
 
 INTENTS = ("suggest", "file", "quick")
 
@@ -103,6 +107,7 @@ def _panel_context(
     error: DomainError | None = None,
     flash: str | None = None,
     flash_values: dict[str, str] | None = None,
+    callback: CallbackStatus | None = None,
 ) -> dict[str, Any]:
     """Everything the incoming-call panel and the form need; the page and the fragment share it."""
     phone = (form.phone if form and form.phone else None) or (call.caller_e164 if call else None)
@@ -149,6 +154,7 @@ def _panel_context(
         "error_detail": error.message if error is not None else None,
         "flash": flash,
         "flash_values": flash_values or {},
+        "callback": callback,
     }
 
 
@@ -259,12 +265,14 @@ def console_page(
     language = page_language(request)
     if not allowed(user):
         return _forbidden(request, session, user, language)
-    flash, values = _flash(session, language, filed=filed, quick=quick, callback=callback)
+    flash, values = _flash(session, language, filed=filed, quick=quick)
     if call:
         shown = load_call(session, call)
     else:
-        # A reload (or a console without JavaScript) shows the call the operator is on now.
-        current = current_call_of(session, user.id)
+        # A reload (or a console without JavaScript) shows the call the operator is on now;
+        # a "connected" call older than the limit is a lost Hangup, not a call.
+        max_age = timedelta(seconds=get_settings().callcenter_current_call_max_s)
+        current = current_call_of(session, user.id, max_age=max_age)
         shown = call_view(current) if current is not None else None
     return _console_page(
         request,
@@ -274,11 +282,12 @@ def console_page(
         call=shown,
         flash=flash,
         flash_values=values,
+        callback=callback_status(session, user, int_or_none(callback), language),
     )
 
 
 def _flash(
-    session: Session, language: str, *, filed: str, quick: str, callback: str
+    session: Session, language: str, *, filed: str, quick: str
 ) -> tuple[str | None, dict[str, str]]:
     """The confirmation after a redirect: which appeal was filed and where it went."""
     appeal_id = int_or_none(filed or quick)
@@ -293,11 +302,6 @@ def _flash(
             "number": appeal.tracking_number,
             "organization": organization or t("console.done.triage", language),
         }
-    called = load_call(session, callback)
-    if called is not None and called.state == "failed":
-        return "console.callback.failed", {"reason": called.failure_reason or "—"}
-    if called is not None:
-        return "console.callback.done", {}
     return None, {}
 
 
@@ -521,7 +525,9 @@ def console_callback(
     appeal_id: Annotated[str, Form()] = "",
 ) -> Response:
     """Call the citizen back (AMI Originate through channels.telephony): the operator's
-    phone rings first, then Asterisk dials the citizen."""
+    phone rings first, then Asterisk dials the citizen. The callback is linked to the
+    call the operator is on and to the appeal they chose; the console then follows its
+    outcome (``console_callback``)."""
     language = page_language(request)
     if not allowed(user):
         return _forbidden(request, session, user, language)
@@ -533,7 +539,11 @@ def console_callback(
         if number is None:
             raise ValidationFailed("the phone number cannot be read", code="invalid_phone")
         placed = request_callback(
-            session, operator=user, phone_e164=number, appeal_id=int_or_none(appeal_id)
+            session,
+            operator=user,
+            phone_e164=number,
+            appeal_id=int_or_none(appeal_id),
+            origin_call_id=found.id if found is not None else None,
         )
     except DomainError as error:
         return _refused(request, session, user, language=language, call_key=call, error=error)

@@ -180,13 +180,100 @@ CONSOLE_TEXTS: Final[dict[str, dict[str, str]]] = {
     },
     "console.callback.phone": {"ru": "Номер для звонка", "kk": "Қоңырау шалатын нөмір"},
     "console.callback.submit": {"ru": "Перезвонить", "kk": "Қайта қоңырау шалу"},
-    "console.callback.done": {
-        "ru": "Обратный звонок заказан: сейчас зазвонит ваш телефон.",
-        "kk": "Кері қоңырауға тапсырыс берілді: қазір сіздің телефоныңыз шырылдайды.",
+    "console.callback.appeal": {"ru": "По обращению", "kk": "Өтініш бойынша"},
+    "console.callback.no_appeal": {"ru": "— без обращения —", "kk": "— өтінішсіз —"},
+    "console.callback.pending": {
+        "ru": "Обратный звонок заказан, ждём Asterisk…",
+        "kk": "Кері қоңырауға тапсырыс берілді, Asterisk-ті күтудеміз…",
     },
+    "console.callback.dialling": {
+        "ru": "Звоним: сначала ваш телефон, затем заявителю…",
+        "kk": "Қоңырау шалынуда: алдымен сіздің телефоныңызға, содан соң өтініш берушіге…",
+    },
+    "console.callback.connected": {
+        "ru": "Дозвонились: заявитель на линии.",
+        "kk": "Қоңырау өтті: өтініш беруші желіде.",
+    },
+    "console.callback.done": {
+        "ru": "Дозвонились, разговор завершён ({seconds} с).",
+        "kk": "Қоңырау өтті, сөйлесу аяқталды ({seconds} с).",
+    },
+    "console.callback.refresh": {"ru": "Обновить", "kk": "Жаңарту"},
     "console.callback.failed": {
-        "ru": "Обратный звонок не удался: {reason}",
-        "kk": "Кері қоңырау орындалмады: {reason}",
+        "ru": "Не удалось дозвониться: {reason}",
+        "kk": "Қоңырау өтпеді: {reason}",
+    },
+    "console.callback.reason.expired": {
+        "ru": "звонок не был отправлен вовремя (связь с Asterisk не работала)",
+        "kk": "қоңырау уақытында жіберілмеді (Asterisk-пен байланыс болмады)",
+    },
+    "console.callback.reason.no_events": {
+        "ru": "Asterisk не сообщил, чем закончился звонок",
+        "kk": "Asterisk қоңыраудың немен аяқталғанын хабарламады",
+    },
+    "console.callback.reason.ami_unavailable": {
+        "ru": "нет связи с Asterisk",
+        "kk": "Asterisk-пен байланыс жоқ",
+    },
+    "console.callback.reason.ami_connection_lost": {
+        "ru": "связь с Asterisk прервалась, звонок не повторяется — попробуйте ещё раз",
+        "kk": "Asterisk-пен байланыс үзілді, қоңырау қайталанбайды — қайта көріңіз",
+    },
+    "console.callback.reason.no_answer_from_asterisk": {
+        "ru": "Asterisk не ответил вовремя",
+        "kk": "Asterisk уақытында жауап бермеді",
+    },
+    "console.callback.reason.originate_failed": {
+        "ru": "Asterisk не смог начать звонок",
+        "kk": "Asterisk қоңырауды бастай алмады",
+    },
+    "console.callback.reason.originate_refused": {
+        "ru": "Asterisk отклонил запрос на звонок",
+        "kk": "Asterisk қоңырау сұрауын қабылдамады",
+    },
+    "console.callback.reason.operator_hung_up": {
+        "ru": "ваш телефон сбросил вызов",
+        "kk": "сіздің телефоныңыз қоңырауды тоқтатты",
+    },
+    "console.callback.reason.operator_no_answer": {
+        "ru": "ваш телефон не ответил",
+        "kk": "сіздің телефоныңыз жауап бермеді",
+    },
+    "console.callback.reason.operator_busy": {
+        "ru": "ваш телефон занят",
+        "kk": "сіздің телефоныңыз бос емес",
+    },
+    "console.callback.reason.congestion": {
+        "ru": "линии перегружены",
+        "kk": "желілер шамадан тыс жүктелген",
+    },
+    "console.callback.reason.dial_busy": {
+        "ru": "у заявителя занято",
+        "kk": "өтініш берушінің желісі бос емес",
+    },
+    "console.callback.reason.dial_noanswer": {
+        "ru": "заявитель не ответил",
+        "kk": "өтініш беруші жауап бермеді",
+    },
+    "console.callback.reason.dial_congestion": {
+        "ru": "линии перегружены",
+        "kk": "желілер шамадан тыс жүктелген",
+    },
+    "console.callback.reason.dial_chanunavail": {
+        "ru": "номер заявителя недоступен",
+        "kk": "өтініш берушінің нөмірі қолжетімсіз",
+    },
+    "console.callback.reason.dial_cancel": {
+        "ru": "вызов отменён до ответа заявителя",
+        "kk": "өтініш беруші жауап бергенге дейін қоңырау тоқтатылды",
+    },
+    "console.callback.reason.hung_up_before_answer": {
+        "ru": "звонок завершился до ответа заявителя",
+        "kk": "қоңырау өтініш беруші жауап бергенге дейін аяқталды",
+    },
+    "console.callback.reason.other": {
+        "ru": "причина «{code}»",
+        "kk": "себебі «{code}»",
     },
     # --- the citizen's history -----------------------------------------------------------
     "console.history": {"ru": "История заявителя", "kk": "Өтініш берушінің тарихы"},

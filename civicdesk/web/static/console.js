@@ -125,6 +125,51 @@
       .catch(function () { /* keep the last figures */ });
   }
 
+  // ---- the callback's outcome: asked until Asterisk says how it went ------------------
+  function followCallback() {
+    var box = document.getElementById("callback-status");
+    if (!box || box.dataset.final || box.dataset.following) {
+      return;
+    }
+    box.dataset.following = "1";
+    var url = root.dataset.callbacks + encodeURIComponent(box.dataset.callback);
+    var tries = 0;
+    function ask() {
+      tries += 1;
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (body) {
+          if (!body || !document.body.contains(box)) {
+            return;
+          }
+          var text = box.querySelector(".callback-text");
+          if (text) {
+            text.textContent = body.text;
+          }
+          box.dataset.outcome = body.outcome;
+          box.classList.toggle("alert-error", body.outcome === "failed");
+          box.classList.toggle("alert-success", body.outcome !== "failed");
+          if (body.final) {
+            box.dataset.final = "1";
+            var refresh = box.querySelector(".callback-refresh");
+            if (refresh) {
+              refresh.hidden = true;
+            }
+            return;
+          }
+          if (tries < 300) {  // ten minutes: a callback is over long before
+            window.setTimeout(ask, 1500);
+          }
+        })
+        .catch(function () {
+          if (tries < 300) {
+            window.setTimeout(ask, 3000);
+          }
+        });
+    }
+    ask();
+  }
+
   // ---- "suggest": fill the form from the routing dry run ------------------------------
   function setSelect(form, name, value) {
     var select = form.elements[name];
@@ -194,6 +239,7 @@
   });
 
   listen();
+  followCallback();
   var every = parseInt(root.dataset.metricsEvery, 10) || 10;
   window.setInterval(refreshMetrics, every * 1000);
 })();
