@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from channels import notifications
 from channels.notification_models import NotificationKind
+from channels.notification_order import rating_requests_after
 from channels.rate_limit import limiter
 from channels.senders import ChannelSender, DeliveryError
 from core import db, events, jobs
@@ -151,7 +152,7 @@ def deliver_batch(
             if item.kind is NotificationKind.ANSWER and outcomes[item.notification_id] != "retry"
         ]
         if answers_done:
-            followers = notifications.rating_requests_after(session, answers_done)
+            followers = rating_requests_after(session, answers_done)
     for notification_id, delay in retries:
         _schedule_retry(notification_id, delay)
     if followers:

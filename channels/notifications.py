@@ -28,13 +28,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.orm import Session
 
 from channels import notification_texts as texts
 from channels.contacts import address_for_citizen
 from channels.models import BotContact
 from channels.notification_models import DeliveryState, Notification, NotificationKind
+from channels.notification_order import answer_of_rating, release_rating_requests
 from channels.senders import Button, ChannelSender, DeliveryError, OutboundMessage, sender_for
 from core import events, jobs
 from core.clock import local, now
@@ -211,65 +212,6 @@ class Claimed:
     kind: NotificationKind | None = None
 
 
-def _answer_of_rating(*states: DeliveryState) -> ColumnElement[bool]:
-    """EXISTS: the answer notification a rating request follows (same appeal and key),
-    in one of ``states`` (any state when none is given)."""
-    answer = aliased(Notification)
-    conditions = [
-        answer.appeal_id == Notification.appeal_id,
-        answer.kind == NotificationKind.ANSWER,
-        answer.key == Notification.key,
-    ]
-    if states:
-        conditions.append(answer.state.in_(states))
-    return exists().where(*conditions)
-
-
-def release_rating_requests(session: Session, notification_ids: list[int]) -> None:
-    """A rating request asks about the answer, so it goes only after the answer was sent:
-    one whose answer could not be delivered (failed, undeliverable) is failed here; one
-    whose answer is still pending or sending is left out of ``claim_many``."""
-    session.execute(
-        update(Notification)
-        .where(
-            Notification.id.in_(notification_ids),
-            Notification.kind == NotificationKind.RATING_REQUEST,
-            Notification.state == DeliveryState.PENDING,
-            _answer_of_rating(DeliveryState.FAILED, DeliveryState.UNDELIVERABLE),
-        )
-        .values(
-            state=DeliveryState.FAILED,
-            next_attempt_at=None,
-            last_error="the answer was not delivered, so its rating is not asked for",
-        )
-        .execution_options(synchronize_session=False)
-    )
-
-
-def rating_requests_after(session: Session, answer_ids: list[int]) -> list[int]:
-    """The pending rating requests that were waiting for these answers (just sent, or
-    just failed: ``claim_many`` then fails the request instead of sending it)."""
-    if not answer_ids:
-        return []
-    answer = aliased(Notification)
-    return list(
-        session.scalars(
-            select(Notification.id)
-            .join(
-                answer,
-                and_(answer.appeal_id == Notification.appeal_id, answer.key == Notification.key),
-            )
-            .where(
-                answer.id.in_(answer_ids),
-                answer.kind == NotificationKind.ANSWER,
-                Notification.kind == NotificationKind.RATING_REQUEST,
-                Notification.state == DeliveryState.PENDING,
-            )
-            .order_by(Notification.id)
-        ).all()
-    )
-
-
 def claim(session: Session, notification_id: int) -> Claimed | None:
     """Claim one notification (see ``claim_many``)."""
     claimed = claim_many(session, [notification_id])
@@ -296,8 +238,8 @@ def claim_many(session: Session, notification_ids: list[int]) -> list[Claimed]:
             or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= moment),
             or_(
                 Notification.kind != NotificationKind.RATING_REQUEST,
-                _answer_of_rating(DeliveryState.SENT),
-                ~_answer_of_rating(),
+                answer_of_rating(DeliveryState.SENT),
+                ~answer_of_rating(),
             ),
         )
         .values(state=DeliveryState.SENDING, attempts=Notification.attempts + 1, claimed_at=moment)
