@@ -22,13 +22,15 @@ from core.clock import now
 from core.errors import PermissionDenied, ValidationFailed
 from core.models import Role, StaffUser
 from core.phones import normalize_phone
-from intake import actions, identity, pipeline
+from intake import actions, corrections, identity, pipeline
 from intake.lifecycle import OPEN_STATUSES, Status
 from intake.matching import AppealFacts, MatchRules, best_matches, match_keys
 from intake.models import Appeal, Channel, Citizen
+from intake.nlp_models import AppealClassification
 from intake.repeats import candidates
 from intake.schemas import CitizenContact, IncomingContact
 from intake.service import SubmitResult, submit
+from intake.urgent_notice import notify_urgent
 from routing.service import organization_by_code
 
 #: How many of the caller's appeals the card shows: every open one up to this many, and
@@ -304,9 +306,14 @@ def file_from_call(
         )
     appeal = pipeline.process(session, result.appeal_id)
     assert appeal is not None  # just inserted in this transaction
+    if details.get("category_code"):
+        _record_category_choice(session, appeal, operator)
     if urgency and appeal.urgency != urgency:
         appeal.urgency = urgency
         appeal.urgency_triggers = "operator" if urgency == "high" else None
+        if urgency == "high":
+            session.flush()
+            notify_urgent(session, [appeal.id])
     if (
         target is not None
         and target.id != appeal.organization_id
@@ -326,6 +333,28 @@ def file_from_call(
         appeal.status,
         created=True,
         organization_id=appeal.organization_id,
+    )
+
+
+def _record_category_choice(session: Session, appeal: Appeal, operator: StaffUser) -> None:
+    """The operator's category against the classifier's suggestion for the same text (the
+    pipeline stored it): a correction or a confirmation, training data either way."""
+    suggestion = session.execute(
+        select(AppealClassification.category_code, AppealClassification.confidence)
+        .where(AppealClassification.appeal_id == appeal.id)
+        .order_by(AppealClassification.id.desc())
+        .limit(1)
+    ).first()
+    suggested = suggestion[0] if suggestion else None
+    confirmed = suggested == appeal.category_code
+    corrections.record_operator_choice(
+        session,
+        appeal,
+        user=operator,
+        suggested=suggested,
+        confidence=suggestion[1] if suggestion else None,
+        reason="call center: "
+        + ("the operator confirmed the suggestion" if confirmed else "chosen by the operator"),
     )
 
 

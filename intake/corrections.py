@@ -6,6 +6,12 @@ category changes, a ``category_corrections`` row keeps the text as it was with
 the old and new category (training data for ``intake.nlp_training``), and an
 appeal waiting in triage is routed by the rules for its new category, through
 the named ``route`` action, so the history says who sent it where and why.
+
+Choosing the category the machine guessed is a *confirmation* (a row with the same
+category before and after): an unsure guess a person vouched for is as good a training
+example as a correction, and the appeal in triage is routed. The call-center form records
+the operator's category against the classifier's suggestion the same way
+(``record_operator_choice``).
 """
 
 from __future__ import annotations
@@ -35,10 +41,12 @@ def correct_category(
     reason: str | None = None,
     route: bool = True,
 ) -> CategoryCorrection:
-    """Change the category, store the correction and, for an appeal in triage, route it.
+    """Change (or confirm) the category, store the correction and, for an appeal in
+    triage, route it.
 
-    An appeal already with an organization keeps it: forwarding stays a deliberate
-    ``route`` action with its own reason.
+    The same category as now is a confirmation, unless a person already set it. An appeal
+    already with an organization keeps it: forwarding stays a deliberate ``route`` action
+    with its own reason.
     """
     if user.role not in CORRECTING_ROLES:
         raise PermissionDenied(
@@ -46,8 +54,8 @@ def correct_category(
         )
     if session.get(Category, category_code) is None:
         raise ValidationFailed(f"unknown category {category_code!r}", code="unknown_category")
-    if category_code == appeal.category_code:
-        raise ValidationFailed("the appeal already has this category", code="same_category")
+    if category_code == appeal.category_code and decided_by_person(session, appeal):
+        raise ValidationFailed("a person has already set this category", code="same_category")
     why = (reason or "").strip()
     correction = CategoryCorrection(
         appeal_id=appeal.id,
@@ -74,21 +82,62 @@ def correct_category(
             on=local(now()).date(),
             place_text=f"{appeal.address or ''} {appeal.text}",
         )
+        verb = "confirmed" if correction.confirms else "corrected to"
         if decision.routed and decision.organization_id is not None:
             actions.route(
                 session,
                 appeal,
                 user=user,
                 organization_id=decision.organization_id,
-                reason=f"category corrected to {category_code}; {decision.reason}",
+                reason=f"category {verb} {category_code}; {decision.reason}",
             )
             appeal.routing_rule_id = decision.rule_id
         else:
             appeal.triage_reason = decision.triage_reason
             appeal.routing_reason = (
-                f"category corrected to {category_code} by {user.role.value}: {decision.reason}"
+                f"category {verb} {category_code} by {user.role.value}: {decision.reason}"
             )
         session.flush()
+    return correction
+
+
+def decided_by_person(session: Session, appeal: Appeal) -> bool:
+    """Whether a person already set (or confirmed) the appeal's current category."""
+    latest = session.scalar(
+        select(CategoryCorrection.to_category)
+        .where(CategoryCorrection.appeal_id == appeal.id)
+        .order_by(CategoryCorrection.at.desc(), CategoryCorrection.id.desc())
+        .limit(1)
+    )
+    return latest is not None and latest == appeal.category_code
+
+
+def record_operator_choice(
+    session: Session,
+    appeal: Appeal,
+    *,
+    user: StaffUser,
+    suggested: str | None,
+    confidence: float | None,
+    reason: str,
+) -> CategoryCorrection | None:
+    """The category an operator filed an appeal with, against what the classifier suggested
+    for its text: a correction when they differ, a confirmation when they agree — training
+    data either way. Nothing when the appeal has no category."""
+    if appeal.category_code is None:
+        return None
+    correction = CategoryCorrection(
+        appeal_id=appeal.id,
+        from_category=suggested,
+        to_category=appeal.category_code,
+        text=appeal.text,
+        confidence=confidence,
+        reason=reason,
+        corrected_by_id=user.id,
+        at=now(),
+    )
+    session.add(correction)
+    session.flush()
     return correction
 
 

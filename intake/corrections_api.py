@@ -28,7 +28,8 @@ class CategoryChange(BaseModel):
 def change_category(
     appeal_id: int, body: CategoryChange, session: DbSession, user: CurrentUser
 ) -> dict[str, Any]:
-    """Change the category; the correction is kept as training data for the next model."""
+    """Change the category, or confirm the guessed one (the same code); either is kept as
+    training data for the next model."""
     appeal = service.get_for_staff(session, user=user, appeal_id=appeal_id)
     correction = corrections.correct_category(
         session,
@@ -42,6 +43,7 @@ def change_category(
         "appeal_id": appeal.id,
         "from_category": correction.from_category,
         "category": appeal.category_code,
+        "confirmed": correction.confirms,
         "status": appeal.status.value,
         "organization_id": appeal.organization_id,
         "triage_reason": appeal.triage_reason,
@@ -57,6 +59,7 @@ def list_corrections(appeal_id: int, session: DbSession, user: CurrentUser) -> l
         {
             "from_category": row.from_category,
             "to_category": row.to_category,
+            "kind": "confirmation" if row.confirms else "correction",
             "confidence": row.confidence,
             "reason": row.reason,
             "corrected_by_id": row.corrected_by_id,

@@ -54,3 +54,8 @@ class CategoryCorrection(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     corrected_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     at: Mapped[datetime] = mapped_column(default=now)
+
+    @property
+    def confirms(self) -> bool:
+        """A person vouched for the guess (same category before and after)."""
+        return self.from_category == self.to_category

@@ -40,12 +40,18 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 TOPIC_WORD = {"ru": "срочная тема", "kk": "шұғыл тақырып"}
+OPERATOR_WORD = {"ru": "по решению оператора", "kk": "оператордың шешімімен"}
 
 
 def _triggers(raw: str | None, language: str) -> str:
     """The words that raised the urgency; a category-only urgency says so."""
     words = [word.strip() for word in (raw or "").split(",") if word.strip()]
-    shown = [TOPIC_WORD[language] if word.startswith("category:") else word for word in words]
+    shown = [
+        TOPIC_WORD[language]
+        if word.startswith("category:")
+        else (OPERATOR_WORD[language] if word == "operator" else word)
+        for word in words
+    ]
     return ", ".join(dict.fromkeys(shown)) or TOPIC_WORD[language]
 
 

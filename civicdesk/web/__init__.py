@@ -16,6 +16,9 @@ def install_web(app: FastAPI) -> None:
     app.include_router(portal.router)
     app.include_router(staff_auth.router)
     app.include_router(staff.router)
+    from civicdesk.web import staff_corrections
+
+    app.include_router(staff_corrections.router)
     from civicdesk.web import sla_board
 
     app.include_router(sla_board.router)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from civicdesk.web.category_panel import CATEGORY_FORMS, category_panel
 from civicdesk.web.lookups import (
     appeal_type_name,
     category_names,
@@ -268,6 +269,7 @@ def _detail_page(
         form_values=form_values or {},
         **co_executor_context,
         **routing_panel(session, appeal, language=language, actions=names),
+        **category_panel(session, user, appeal, language=language),
         **_frame(request, session, user, language),
     )
 
@@ -354,7 +356,7 @@ def appeal_page(
             status_code=404,
             message_key="staff_error.not_found",
         )
-    known = done in ACTIONS or done in CO_EXECUTOR_FORMS
+    known = done in ACTIONS or done in CO_EXECUTOR_FORMS or done in CATEGORY_FORMS
     flash = f"done.{done}" if known else None
     return _detail_page(request, session, user, appeal, language=language, flash=flash)
 
