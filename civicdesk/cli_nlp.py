@@ -189,12 +189,12 @@ def _add_engine_options(parser: argparse.ArgumentParser, *, default_engine: str 
     parser.add_argument(
         "--engine",
         default=default_engine,
-        choices=["tfidf-linear", "transformers"],
+        choices=["tfidf-linear", "tfidf-e5", "transformers"],
         help="default: the configured CIVICDESK_NLP_ENGINE (tfidf-linear)",
     )
     parser.add_argument("--sep", default="auto", help="CSV separator (default: sniffed)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--C", dest="C", type=float, help="tfidf-linear: regularisation")
+    parser.add_argument("--C", dest="C", type=float, help="tfidf-linear/-e5: regularisation")
     parser.add_argument("--model", choices=["svc", "lr"], help="tfidf-linear: linear model")
     parser.add_argument("--max-chars", dest="max_chars", type=int, help="read only the head")
     parser.add_argument(

@@ -25,7 +25,7 @@ from core.errors import DomainError
 
 METADATA_FILE = "metadata.json"
 DEFAULT_ENGINE = "tfidf-linear"
-ENGINES = ("tfidf-linear", "transformers")
+ENGINES = ("tfidf-linear", "tfidf-e5", "transformers")
 
 
 class ModelError(DomainError):
@@ -98,6 +98,10 @@ def make_classifier(engine: str = DEFAULT_ENGINE, **options: object) -> TopicCla
         from nlp.sklearn_engine import TfidfLinearClassifier
 
         return TfidfLinearClassifier(**options)
+    if engine == "tfidf-e5":
+        from nlp.embedding_engine import TfidfE5Classifier
+
+        return TfidfE5Classifier(**options)
     if engine == "transformers":
         from nlp.transformers_engine import TransformersClassifier
 
@@ -110,6 +114,10 @@ def _load_engine(engine: str, directory: Path) -> TopicClassifier:
         from nlp.sklearn_engine import TfidfLinearClassifier
 
         return TfidfLinearClassifier.load(directory)
+    if engine == "tfidf-e5":
+        from nlp.embedding_engine import TfidfE5Classifier
+
+        return TfidfE5Classifier.load(directory)
     if engine == "transformers":
         from nlp.transformers_engine import TransformersClassifier
 

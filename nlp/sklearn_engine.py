@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -241,12 +241,17 @@ class TfidfLinearClassifier:
     """TF-IDF (word + char_wb n-grams) → linear SVM/LR → temperature-scaled softmax."""
 
     engine_name = ENGINE_NAME
+    # Subclasses add a dense block of features (nlp.embedding_engine) and their options.
+    option_defaults: ClassVar[dict[str, Any]] = DEFAULTS
+    dense_width = 0
 
     def __init__(self, **options: object) -> None:
-        unknown = set(options) - set(DEFAULTS)
+        unknown = set(options) - set(self.option_defaults)
         if unknown:
-            raise ModelError(f"unknown tfidf-linear option(s): {', '.join(sorted(unknown))}")
-        self.options: dict[str, Any] = {**DEFAULTS, **options}
+            raise ModelError(
+                f"unknown {self.engine_name} option(s): {', '.join(sorted(unknown))}"
+            )
+        self.options: dict[str, Any] = {**self.option_defaults, **options}
         self.options["word_ngrams"] = tuple(int(n) for n in self.options["word_ngrams"])
         self.options["char_ngrams"] = tuple(int(n) for n in self.options["char_ngrams"])
         self.labels: tuple[str, ...] = ()
@@ -268,12 +273,25 @@ class TfidfLinearClassifier:
         limit = int(self.options["max_chars"])
         return [normalize(text, max_chars=limit) for text in texts]
 
-    def _transform(self, normalized: list[str]) -> sparse.csr_matrix:
+    def _dense_block(self, texts: Sequence[str]) -> NDArray[np.float32] | None:
+        """Extra dense features of the raw texts (``dense_width`` columns); none here."""
+        return None
+
+    def _with_dense(
+        self, blocks: list[sparse.csr_matrix], texts: Sequence[str]
+    ) -> sparse.csr_matrix:
+        dense = self._dense_block(texts)
+        if dense is not None:
+            blocks = [*blocks, sparse.csr_matrix(dense)]
+        return sparse.hstack(blocks, format="csr")
+
+    def _transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         if self._word is None or self._char is None:
-            raise ModelError("the tfidf-linear classifier is not trained")
+            raise ModelError(f"the {self.engine_name} classifier is not trained")
+        normalized = self._normalize(texts)
         # Each block is L2-normalised on its own; the two blocks weigh the same.
-        return sparse.hstack(
-            [self._word.transform(normalized), self._char.transform(normalized)], format="csr"
+        return self._with_dense(
+            [self._word.transform(normalized), self._char.transform(normalized)], texts
         )
 
     # -- training ---------------------------------------------------------------------------
@@ -317,9 +335,8 @@ class TfidfLinearClassifier:
         y = np.array([index[label] for label in labels], dtype=np.int64)
         normalized = self._normalize(texts)
         self._word, self._char = self._vectorizers()
-        features = sparse.hstack(
-            [self._word.fit_transform(normalized), self._char.fit_transform(normalized)],
-            format="csr",
+        features = self._with_dense(
+            [self._word.fit_transform(normalized), self._char.fit_transform(normalized)], texts
         )
         self.labels = tuple(classes)
         self.temperature = self._calibrate(features, y, len(classes))
@@ -345,7 +362,7 @@ class TfidfLinearClassifier:
         """(n_texts × n_labels) calibrated probabilities, columns in ``self.labels`` order."""
         if self._coef is None or self._intercept is None:
             raise ModelError("the tfidf-linear classifier is not trained")
-        features = self._transform(self._normalize(texts))
+        features = self._transform(texts)
         scores = np.asarray(features @ self._coef, dtype=np.float64) + self._intercept
         return _softmax(scores, self.temperature)
 
@@ -390,7 +407,7 @@ class TfidfLinearClassifier:
         char_vocab = self._char.terms()
         config = {
             "format": FORMAT_VERSION,
-            "engine": ENGINE_NAME,
+            "engine": self.engine_name,
             "options": {
                 key: list(value) if isinstance(value, tuple) else value
                 for key, value in self.options.items()
@@ -432,7 +449,9 @@ class TfidfLinearClassifier:
                 intercept = np.asarray(arrays["intercept"], dtype=np.float32)
         except (KeyError, TypeError, ValueError, OSError) as error:
             raise ModelError(f"{directory}: damaged tfidf-linear model ({error})") from error
-        n_features = len(config["word_vocabulary"]) + len(config["char_vocabulary"])
+        n_features = (
+            len(config["word_vocabulary"]) + len(config["char_vocabulary"]) + cls.dense_width
+        )
         if coef.shape != (n_features, len(classifier.labels)):
             raise ModelError(f"{directory}: model arrays do not match its vocabulary")
         classifier._word, classifier._char = word, char
