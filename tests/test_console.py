@@ -477,6 +477,7 @@ def test_metrics_header_counts_todays_calls(client: Any, session: Any, make_user
         body = client.get("/staff/console/metrics").json()
     cells = {cell["name"]: cell["text"] for cell in body["cells"]}
     assert body["raw"]["offered"] >= 1 and body["raw"]["answered"] >= 1
+    assert cells["missed_rings"] == str(body["raw"]["missed_rings"])
     assert cells["offered"] == str(body["raw"]["offered"])
     assert cells["asa"].endswith(" с") and cells["service_level"].endswith("%")
     page = client.get("/staff/console")

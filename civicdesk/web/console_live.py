@@ -50,6 +50,7 @@ METRIC_CELLS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("service_level", ("service_level",), "%"),
     ("asa", ("asa_s",), "s"),
     ("aht", ("aht_s",), "s"),
+    ("missed_rings", ("missed_rings",), ""),
     ("logged_in", ("logged_in",), ""),
     ("available", ("available",), ""),
     ("waiting", ("waiting",), ""),

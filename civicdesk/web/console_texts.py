@@ -36,6 +36,7 @@ CONSOLE_TEXTS: Final[dict[str, dict[str, str]]] = {
     "console.metrics.logged_in": {"ru": "Операторов на линии", "kk": "Желідегі операторлар"},
     "console.metrics.available": {"ru": "Свободны", "kk": "Бос"},
     "console.metrics.waiting": {"ru": "В очереди", "kk": "Кезекте"},
+    "console.metrics.missed_rings": {"ru": "Пропущено операторами", "kk": "Операторлар алмағаны"},
     "console.metrics.none": {"ru": "нет данных", "kk": "дерек жоқ"},
     "console.metrics.seconds": {"ru": "{value} с", "kk": "{value} с"},
     # --- the live stream -----------------------------------------------------------------
