@@ -35,15 +35,74 @@ def _engine_options(args: argparse.Namespace) -> dict[str, object]:
     return options
 
 
+def _check_eval_arguments(args: argparse.Namespace) -> None:
+    """Either --corpus, or --csv with its columns and one of --test-csv / --folds (≥ 2)."""
+    if args.corpus:
+        given = [flag for flag, value in (("--csv", args.csv), ("--test-csv", args.test_csv),
+                 ("--folds", args.folds), ("--text-col", args.text_col),
+                 ("--label-col", args.label_col)) if value is not None]  # fmt: skip
+        if given:
+            raise DomainError(
+                f"--corpus evaluates the project corpus: drop {', '.join(given)}",
+                code="validation_failed",
+            )
+        return
+    if not args.csv or not args.text_col or not args.label_col:
+        raise DomainError(
+            "give --csv, --text-col and --label-col (or --corpus)", code="validation_failed"
+        )
+    if args.test_csv is None and args.folds is None:
+        raise DomainError("give --test-csv PATH or --folds N", code="validation_failed")
+    if args.folds is not None and args.folds < 2:
+        raise DomainError(
+            f"--folds must be at least 2 (got {args.folds}): each fold is tested by a model "
+            "trained on the others",
+            code="validation_failed",
+        )
+
+
+def _corpus_report(args: argparse.Namespace, options: dict[str, object]) -> dict[str, Any]:
+    """Train on the project corpus's train split, report on its held-out split (phrasings
+    no training row uses), with the project's corpus options for the default engine."""
+    from nlp.corpus import corpus_path, load_corpus, texts_and_labels
+    from nlp.evaluation import evaluate_split
+    from nlp.topic import engine_options
+
+    settings = get_settings()
+    train_texts, train_labels = texts_and_labels(load_corpus(settings.data_dir, split="train"))
+    test_texts, test_labels = texts_and_labels(load_corpus(settings.data_dir, split="test"))
+    options = {**engine_options(args.engine, settings), **options}
+    report = evaluate_split(
+        train_texts, train_labels, test_texts, test_labels, engine=args.engine, **options
+    )
+    report["protocol"] = (
+        f"project corpus: train split → held-out split (split=test), seed {args.seed}"
+    )
+    report["data"] = {
+        "path": str(corpus_path(settings.data_dir)),
+        "n_rows": len(train_texts) + len(test_texts),
+        "dropped_empty_label": 0,
+        "dropped_empty_text": 0,
+        "text_columns": ["text"],
+        "label_column": "category",
+    }
+    report["options"] = {key: str(value) for key, value in options.items()}
+    return report
+
+
 def _eval(args: argparse.Namespace) -> int:
     from nlp.datasets import read_labeled_csv
     from nlp.evaluation import cross_validate, evaluate_split
 
+    _check_eval_arguments(args)
+    args.engine = args.engine or get_settings().nlp_engine
+    options = _engine_options(args)
+    if args.corpus:
+        _print_report(_corpus_report(args, options), as_json=args.json)
+        return 0
     data = read_labeled_csv(
         args.csv, text_columns=args.text_col, label_column=args.label_col, sep=args.sep
     )
-    args.engine = args.engine or get_settings().nlp_engine
-    options = _engine_options(args)
     if args.test_csv:
         test = read_labeled_csv(
             args.test_csv, text_columns=args.text_col, label_column=args.label_col, sep=args.sep
@@ -63,11 +122,12 @@ def _eval(args: argparse.Namespace) -> int:
         )
     report["data"] = data.describe()
     report["options"] = options
-    if args.json:
-        print(json.dumps(report, ensure_ascii=False, indent=2))
-    else:
-        print(format_report(report))
+    _print_report(report, as_json=args.json)
     return 0
+
+
+def _print_report(report: dict[str, Any], *, as_json: bool) -> None:
+    print(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_report(report))
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -181,6 +241,9 @@ def _guarded(handler: Any) -> Any:
         except DomainError as error:
             print(f"error [{error.code}]: {error.message}", file=sys.stderr)
             return 2
+        except ValueError as error:  # data the engine cannot use (one label, no test rows)
+            print(f"error [validation_failed]: {error}", file=sys.stderr)
+            return 2
 
     return run
 
@@ -210,16 +273,20 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     sub = nlp.add_subparsers(dest="nlp_command", required=True)
 
     evaluate = sub.add_parser(
-        "eval", help="accuracy, macro-F1, top-3, per-class report on a labeled CSV"
+        "eval",
+        help="accuracy, macro-F1, top-3, per-class report on a labeled CSV or the project corpus",
     )
-    evaluate.add_argument("--csv", required=True, help="labeled CSV (training data)")
     evaluate.add_argument(
-        "--text-col", required=True, help="text column; several comma-separated are joined"
+        "--corpus",
+        action="store_true",
+        help="the project corpus (data/nlp/corpus.csv): train split → held-out split",
     )
-    evaluate.add_argument("--label-col", required=True)
-    how = evaluate.add_mutually_exclusive_group(required=True)
+    evaluate.add_argument("--csv", help="labeled CSV (training data)")
+    evaluate.add_argument("--text-col", help="text column; several comma-separated are joined")
+    evaluate.add_argument("--label-col")
+    how = evaluate.add_mutually_exclusive_group()
     how.add_argument("--test-csv", help="train on --csv, report on this file")
-    how.add_argument("--folds", type=int, help="k-fold cross-validation on --csv")
+    how.add_argument("--folds", type=int, help="k-fold cross-validation on --csv (≥ 2)")
     evaluate.add_argument("--json", action="store_true")
     _add_engine_options(evaluate, default_engine=None)
     evaluate.set_defaults(handler=_guarded(_eval))

@@ -1,17 +1,19 @@
 """One model trained on the project corpus, shared by the nlp tests (and cached on disk).
 
 Training takes a while on a busy machine, so the model is kept under
-``var/models/test-corpus-<key>``, the key naming the corpus, the training options
-and the engine's source: a change to any of them trains a fresh one.
+``var/models/test-corpus-<key>``, the key naming the corpus, the training options,
+the engine's source files and the corpus-training code: a change to any of them trains a
+fresh one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 from pathlib import Path
 
 from core.settings import REPO_ROOT
-from nlp import sklearn_engine, topic
+from nlp import engine, sklearn_engine, topic
 from nlp.corpus import corpus_path
 from nlp.engine import save_model
 
@@ -23,7 +25,12 @@ def corpus_model_dir() -> Path:
     digest.update(corpus_path(DATA).read_bytes())
     digest.update(repr(sorted(topic.CORPUS_OPTIONS.items())).encode())
     digest.update(str(sklearn_engine.FORMAT_VERSION).encode())
-    digest.update(b"held-out temperature v1")
+    # The engine's source and the corpus training steps: an edit to either trains afresh
+    # (a cached model of older code would test yesterday's engine).
+    digest.update(Path(inspect.getfile(sklearn_engine)).read_bytes())
+    digest.update(Path(inspect.getfile(engine)).read_bytes())
+    for step in (topic.train_corpus_model, topic.held_out_figures):
+        digest.update(inspect.getsource(step).encode())
     directory = REPO_ROOT / "var" / "models" / f"test-corpus-{digest.hexdigest()[:12]}"
     if not topic.has_model(directory):
         classifier, metadata = topic.train_corpus_model(data_dir=DATA, source={"purpose": "tests"})

@@ -144,6 +144,44 @@ def test_missing_column_is_a_clear_error(history: Path, capsys: pytest.CaptureFi
     assert "no such file" in capsys.readouterr().err
 
 
+def test_bad_fold_counts_and_argument_mixes_are_clear_errors(
+    history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for folds in ("1", "0", "-3"):
+        code = main(
+            [
+                *("nlp", "eval", "--csv", str(history), "--text-col", "text"),
+                *("--label-col", "group", "--folds", folds),
+            ]
+        )
+        assert code == 2
+        assert "--folds must be at least 2" in capsys.readouterr().err
+    assert main(["nlp", "eval", "--corpus", "--csv", str(history)]) == 2
+    assert "drop --csv" in capsys.readouterr().err
+    assert main(["nlp", "eval", "--csv", str(history), "--text-col", "text"]) == 2
+    assert "--label-col" in capsys.readouterr().err
+
+
+def test_eval_on_the_project_corpus_held_out_split(capsys: pytest.CaptureFixture[str]) -> None:
+    """`nlp eval --corpus`: trained on the corpus's train split, reported on its held-out
+    split (phrasings no training row uses), with the per-class report and confusions."""
+    from nlp.corpus import load_corpus
+
+    held_out = load_corpus(REPO_ROOT / "data", split="test")
+    report = _run_json(capsys, "nlp", "eval", "--corpus", "--json")
+    for key in HEADLINE_KEYS:
+        assert key in report
+    assert report["n_test"] == len(held_out)
+    assert "held-out split" in str(report["protocol"]) and "seed 0" in str(report["protocol"])
+    per_class = report["per_class"]
+    assert isinstance(per_class, dict)
+    assert sum(int(scores["support"]) for scores in per_class.values()) == len(held_out)
+    assert {row.category for row in held_out} <= set(per_class)
+    pairs = report["confusion_pairs"]
+    assert isinstance(pairs, list) and pairs and all(p["true"] != p["predicted"] for p in pairs)
+    assert 0.0 < float(str(report["macro_f1"])) <= float(str(report["top3_accuracy"])) <= 1.0
+
+
 def test_train_from_csv_writes_a_versioned_model(
     history: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
