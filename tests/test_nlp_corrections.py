@@ -81,8 +81,10 @@ def test_the_staff_page_form_confirms_or_changes_the_topic(
     assert page.status_code == 200
     assert f'action="{form_url}"' in page.text and "Подтвердить тему" in page.text
     assert "Тему определила система" in page.text
+    assert "система не уверена в теме" in page.text  # the triage reason, not its code
     kazakh = client.get(page_url, params={"lang": "kk"})
     assert "Тақырыпты растау" in kazakh.text and "Тақырыпты өзгерту" in kazakh.text
+    assert "жүйе тақырыпқа сенімді емес" in kazakh.text
     csrf = hidden_field(page.text, "csrf")
 
     forged = client.post(form_url, data={"category": "roads.local_repair"}, follow_redirects=False)
