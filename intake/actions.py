@@ -26,7 +26,10 @@ from intake.lifecycle import ACTIONS, REJECTION_REASONS, Status, check_transitio
 from intake.models import Appeal, AppealStatusChange, Assignment, AssignmentRole
 from routing.models import Organization
 from routing.service import get_organization
+from sla import workflow
+from sla.clocks import shift_by_working_days
 from sla.service import deadline_policy, internal_target_due
+from sla.sweep import OVERDUE_REASON
 
 
 def _transition(
@@ -39,6 +42,10 @@ def _transition(
     actor_kind: str | None = None,
 ) -> None:
     check_transition(appeal.status, target)
+    if appeal.paused_at is not None:
+        # A status change ends a pause: an answered, forwarded or closed appeal is no
+        # longer waiting for the citizen, and a pause left open would hide it for good.
+        end_pause(session, appeal, by=actor, why=f"status {target.value}")
     session.add(
         AppealStatusChange(
             appeal_id=appeal.id,
@@ -54,6 +61,75 @@ def _transition(
     events.record_status_change(session, appeal.id, appeal.status.value, target.value)
     appeal.status = target
     appeal.updated_at = now()
+
+
+# --- the clock: pauses and the history rows they leave --------------------------------
+
+
+def note_clock(session: Session, appeal: Appeal, *, actor: StaffUser | None, reason: str) -> None:
+    """A history row for a clock event (paused, resumed): the status stays, so ``from`` and
+    ``to`` are the same, and no status-change event is emitted (the citizen hears nothing)."""
+    session.add(
+        AppealStatusChange(
+            appeal_id=appeal.id,
+            from_status=appeal.status,
+            to_status=appeal.status,
+            actor_id=actor.id if actor else None,
+            actor_kind="staff" if actor else "system",
+            reason=reason,
+            organization_id=appeal.organization_id,
+            at=now(),
+        )
+    )
+
+
+def clear_overdue_marker(appeal: Appeal, moment: datetime) -> None:
+    """The sweep's "overdue" marker goes once the deadline is in the future again (an
+    extension, a pause given back); an escalation for another reason (ping-pong) stays."""
+    if (
+        appeal.escalation_reason == OVERDUE_REASON
+        and appeal.due_at is not None
+        and appeal.due_at > moment
+    ):
+        appeal.escalated_at = None
+        appeal.escalation_reason = None
+
+
+def end_pause(session: Session, appeal: Appeal, *, by: StaffUser | None, why: str) -> int:
+    """Close the appeal's open pause: the legal deadline and the internal target move by the
+    working days it covered, returned as the result.
+
+    The deadline never moves past the law's outer limit, two calendar months from
+    registration (what the pause would add beyond it is lost, and said so in the history),
+    nor earlier than it was; the internal target never past the deadline.
+    """
+    moment = now()
+    pause = workflow.open_pause(session, appeal_id=appeal.id)
+    if pause is None:  # a marker without its record (data from before pauses were closed)
+        appeal.paused_at = None
+        return 0
+    _pause, days = workflow.end_pause(session, appeal_id=appeal.id, by=by, at=moment)
+    policy = deadline_policy()
+    capped = False
+    if appeal.due_at is not None and days:
+        shifted = shift_by_working_days(policy, appeal.due_at, days)
+        limit = max(policy.max_extended_due(appeal.received_at), appeal.due_at)
+        capped = shifted > limit
+        appeal.due_at = min(shifted, limit)
+    if appeal.target_due_at is not None and days:
+        target = shift_by_working_days(policy, appeal.target_due_at, days)
+        appeal.target_due_at = min(target, appeal.due_at) if appeal.due_at else target
+    appeal.paused_at = None
+    appeal.updated_at = moment
+    clear_overdue_marker(appeal, moment)
+    limit_note = "; capped at two months from registration" if capped else ""
+    note_clock(
+        session,
+        appeal,
+        actor=by,
+        reason=f"clock resumed ({why}): +{days} working day(s){limit_note}",
+    )
+    return days
 
 
 def _check_role(action_name: str, user: StaffUser, appeal: Appeal) -> None:
@@ -273,6 +349,9 @@ def route(
     if target is Status.FORWARDED and not why:
         raise ValidationFailed("forwarding needs a reason", code="reason_required")
     check_transition(appeal.status, target)
+    if appeal.paused_at is not None:
+        # Before the term restarts below: the pause belongs to the organization passing it on.
+        end_pause(session, appeal, by=user, why=f"status {target.value}")
     # Held by an organization before (even one that sent it back): this is a forwarding.
     forwarded = bool(assignments.lead_history(session, appeal.id))
     if appeal.organization_id is not None:
@@ -310,13 +389,18 @@ def route(
 
 
 def close(session: Session, appeal: Appeal, *, user: StaffUser, reason: str | None = None) -> None:
-    """The inspector accepts the answer; the citizen can now see it."""
+    """The inspector accepts the answer; the citizen can now see it.
+
+    The status step of ``intake.sla_actions.accept_answer``, which also records the review;
+    ``perform`` does not offer it (see ``Action.dedicated``)."""
     _authorize("close", user, appeal, reason)
     appeal.closed_at = now()
     _transition(session, appeal, Status.CLOSED, actor=user, reason=(reason or "answer accepted"))
 
 
 def return_for_rework(session: Session, appeal: Appeal, *, user: StaffUser, reason: str) -> None:
+    """The status step of ``intake.sla_actions.return_answer`` (checklist reason, review
+    record, returns count); ``perform`` does not offer it."""
     why = _authorize("return", user, appeal, reason)
     _transition(session, appeal, Status.RETURNED, actor=user, reason=why)
 
@@ -324,10 +408,17 @@ def return_for_rework(session: Session, appeal: Appeal, *, user: StaffUser, reas
 def extend(
     session: Session, appeal: Appeal, *, user: StaffUser, new_due: datetime, reason: str
 ) -> None:
+    """The status step of ``intake.sla_actions.approve_extension`` (an executor's request,
+    decided by someone else); ``perform`` does not offer it. ``reason`` is what the citizen
+    is told."""
     why = _authorize("extend", user, appeal, reason)
     if appeal.due_at is None:
         raise ValidationFailed("the appeal has no deadline yet", code="not_registered")
     check_transition(appeal.status, Status.EXTENDED)
+    if appeal.paused_at is not None:
+        # The pause is given back first: the new deadline must be later than that.
+        end_pause(session, appeal, by=user, why=f"status {Status.EXTENDED.value}")
+    assert appeal.due_at is not None  # a pause only moves a deadline later
     policy = deadline_policy()
     policy.validate_extension(
         received_at=appeal.received_at, current_due=appeal.due_at, new_due=new_due, reason=why
@@ -335,6 +426,7 @@ def extend(
     appeal.due_at = new_due
     appeal.extension_reason = why
     appeal.extension_notice_due_at = policy.extension_notice_due(now())
+    clear_overdue_marker(appeal, now())
     _transition(
         session, appeal, Status.EXTENDED, actor=user, reason=f"until {new_due:%Y-%m-%d}: {why}"
     )
@@ -399,12 +491,31 @@ def perform(
     new_due: datetime | None = None,
     rejection_reason: str | None = None,
 ) -> None:
-    """One entry for the API and the staff pages: the named action with its inputs."""
+    """One entry for the API and the staff pages: the named action with its inputs.
+
+    The review (close, return) and the extension have their own paths (``Action.dedicated``)
+    and are refused here, so there is one way to take them; ``new_due`` is accepted for the
+    callers' sake and ignored (no action left here takes a date).
+    """
     from routing.service import organization_by_code
 
     if action not in ACTIONS:
         raise ValidationFailed(f"unknown action {action!r}", code="unknown_action")
     _check_role(action, user, appeal)
+    dedicated = ACTIONS[action].dedicated
+    if dedicated == "review":
+        raise ValidationFailed(
+            "an answer is accepted or returned (with a checklist reason) at review: "
+            f"POST /api/v1/sla/appeals/{appeal.id}/review, or the appeal's SLA page",
+            code="use_review",
+        )
+    if dedicated is not None:
+        raise ValidationFailed(
+            "an extension is requested by the executor and approved by someone else: "
+            f"POST /api/v1/sla/appeals/{appeal.id}/extension-requests, then "
+            "POST /api/v1/sla/extension-requests/{id}/approve",
+            code="use_extension_request",
+        )
     if action == "accept":
         accept(session, appeal, user=user)
     elif action == "answer":
@@ -418,16 +529,6 @@ def perform(
             )
         target = organization_by_code(session, organization_code)
         route(session, appeal, user=user, organization_id=target.id, reason=reason)
-    elif action == "close":
-        close(session, appeal, user=user, reason=reason)
-    elif action == "return":
-        return_for_rework(session, appeal, user=user, reason=reason or "")
-    elif action == "extend":
-        if new_due is None:
-            raise ValidationFailed("an extension needs the new due date", code="new_due_required")
-        if new_due.tzinfo is None:
-            raise ValidationFailed("new_due must carry a timezone", code="naive_datetime")
-        extend(session, appeal, user=user, new_due=new_due, reason=reason or "")
     elif action == "reject":
         reject(session, appeal, user=user, reason_code=rejection_reason or "", note=reason)
     elif action == "quick_answer":

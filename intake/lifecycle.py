@@ -80,6 +80,10 @@ class Action:
     roles: frozenset[str]
     own_organization: bool = False
     needs_reason: bool = False
+    #: Set for a step that has its own named path (the inspector's review, the extension
+    #: request and its approval by another person): the generic action endpoint refuses it,
+    #: so the review record, the checklist reason and the four-eyes rule cannot be skipped.
+    dedicated: str | None = None
 
 
 ACTIONS: dict[str, Action] = {
@@ -91,9 +95,11 @@ ACTIONS: dict[str, Action] = {
             "send_back", frozenset({"executor", "admin"}), own_organization=True, needs_reason=True
         ),
         Action("route", frozenset({"operator", "inspector", "admin"})),
-        Action("close", frozenset({"inspector", "admin"})),
-        Action("return", frozenset({"inspector", "admin"}), needs_reason=True),
-        Action("extend", frozenset({"inspector", "admin"}), needs_reason=True),
+        Action("close", frozenset({"inspector", "admin"}), dedicated="review"),
+        Action("return", frozenset({"inspector", "admin"}), needs_reason=True, dedicated="review"),
+        Action(
+            "extend", frozenset({"inspector", "admin"}), needs_reason=True, dedicated="extension"
+        ),
         Action("reject", frozenset({"operator", "inspector", "admin"}), needs_reason=True),
         Action("quick_answer", frozenset({"operator", "admin"})),
         Action("reopen", frozenset({"inspector", "admin"}), needs_reason=True),

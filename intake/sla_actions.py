@@ -21,9 +21,7 @@ from intake import actions
 from intake.lifecycle import OPEN_STATUSES, Status, check_transition
 from intake.models import Appeal
 from sla import texts, workflow
-from sla.clocks import shift_by_working_days
 from sla.models import AppealPause, ExtensionRequest, ReviewOutcome
-from sla.service import deadline_policy
 
 #: Who may pause the clock: the executor (own organization), the inspectors, the admin.
 _CLOCK_ROLES = (Role.EXECUTOR, Role.INSPECTOR, Role.ADMIN)
@@ -69,6 +67,14 @@ def pause_clock(
             status=appeal.status.value,
         )
     moment = now()
+    if appeal.due_at <= moment:
+        # A pause would hide a breach from the sweep and the board: once late, the way on
+        # is an answer or an extension request, not a stopped clock.
+        raise Conflict(
+            "the deadline has passed: an overdue appeal's clock is not paused",
+            code="clock_overdue",
+            due_at=appeal.due_at.isoformat(),
+        )
     pause = workflow.start_pause(
         session,
         appeal_id=appeal.id,
@@ -79,15 +85,21 @@ def pause_clock(
     )
     appeal.paused_at = moment
     appeal.updated_at = moment
+    note = f"clock paused: {pause.reason_code.value}"
+    actions.note_clock(
+        session, appeal, actor=user, reason=f"{note}: {pause.comment}" if pause.comment else note
+    )
     session.flush()
     return pause
 
 
 def resume_clock(session: Session, appeal: Appeal, *, user: StaffUser | None) -> int:
-    """Start the clock again; the deadline and the target move by the working days paused.
+    """Start the clock again; the deadline and the target move by the working days paused,
+    never past two months from registration (``intake.actions.end_pause``).
 
     Returns that number of working days. ``user`` None: the system resumed it (e.g. the
-    citizen's clarification arrived).
+    citizen's clarification arrived). A finished appeal has no clock to resume: its pause
+    ended with the status change.
     """
     if user is not None:
         if user.role not in _CLOCK_ROLES:
@@ -95,15 +107,15 @@ def resume_clock(session: Session, appeal: Appeal, *, user: StaffUser | None) ->
                 f"a {user.role.value} may not resume the clock", code="role_not_allowed"
             )
         _own_organization(user, appeal)
-    moment = now()
-    _pause, days = workflow.end_pause(session, appeal_id=appeal.id, by=user, at=moment)
-    policy = deadline_policy()
-    if appeal.due_at is not None:
-        appeal.due_at = shift_by_working_days(policy, appeal.due_at, days)
-    if appeal.target_due_at is not None:
-        appeal.target_due_at = shift_by_working_days(policy, appeal.target_due_at, days)
-    appeal.paused_at = None
-    appeal.updated_at = moment
+    if appeal.status not in OPEN_STATUSES:
+        raise Conflict(
+            "only an open appeal has a clock to resume",
+            code="clock_not_running",
+            status=appeal.status.value,
+        )
+    if appeal.paused_at is None and workflow.open_pause(session, appeal_id=appeal.id) is None:
+        raise Conflict("the clock is not paused", code="not_paused")
+    days = actions.end_pause(session, appeal, by=user, why="resumed")
     session.flush()
     return days
 
@@ -162,8 +174,11 @@ def approve_extension(
     """An inspector approves: the appeal becomes EXTENDED with the new deadline, and the
     citizen must be told within 3 working days (``extension_notice_due_at``)."""
     request, appeal = _request_and_appeal(session, request_id, user)
-    why = request.reason if not (comment or "").strip() else f"{request.reason} ({comment})"
-    actions.extend(session, appeal, user=user, new_due=request.requested_until, reason=why)
+    # The request's reason is what the citizen is told; the inspector's comment is an
+    # internal remark and stays on the request (``decision_comment``).
+    actions.extend(
+        session, appeal, user=user, new_due=request.requested_until, reason=request.reason
+    )
     workflow.mark_decided(session, request, user=user, approved=True, comment=comment)
     workflow.notify(
         session,

@@ -145,11 +145,14 @@ def review_queue(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ReviewItem]:
-    """Answers waiting for an inspector's verdict, oldest first."""
+    """Answers waiting for an inspector's verdict, oldest first. The answer's text is for
+    the reviewers (inspectors, admins): analysts get the queue without it, since an answer
+    may quote the citizen (a name, an address)."""
     organization_id = organization_by_code(session, organization).id if organization else None
     appeals = sla_actions.review_queue(
         session, user=user, organization_id=organization_id, limit=limit, offset=offset
     )
+    reviewer = user.role in (Role.INSPECTOR, Role.ADMIN)
     return [
         ReviewItem(
             appeal_id=a.id,
@@ -159,7 +162,7 @@ def review_queue(
             answered_at=a.answered_at,
             due_at=a.due_at,
             returns_count=a.returns_count or 0,
-            answer_text=a.answer_text,
+            answer_text=a.answer_text if reviewer else None,
         )
         for a in appeals
     ]

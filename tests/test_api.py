@@ -128,12 +128,22 @@ def test_answer_becomes_public_only_after_the_inspector_closes(client: Any, make
     )
     assert answered.status_code == 200
     assert client.get(receipt["status_url"]).json()["answer"] is None
-    closed = client.post(
-        f"/api/v1/appeals/{appeal_id}/actions/close", json={}, headers=insp_headers
+    # The generic action path no longer closes: the review is the one way (it records it).
+    for action, body in (("close", {}), ("return", {"reason": "formal"})):
+        bypass = client.post(
+            f"/api/v1/appeals/{appeal_id}/actions/{action}", json=body, headers=insp_headers
+        )
+        assert (bypass.status_code, bypass.json()["error"]["code"]) == (422, "use_review")
+    assert client.get(receipt["status_url"]).json()["answer"] is None
+    reviewed = client.post(
+        f"/api/v1/sla/appeals/{appeal_id}/review",
+        json={"outcome": "accepted"},
+        headers=insp_headers,
     )
-    assert closed.json()["status"] == "closed"
+    assert reviewed.json()["status"] == "closed"
     public = client.get(receipt["status_url"]).json()
     assert public["answer"] == answer and public["status"] == "closed"
+    closed = client.get(f"/api/v1/appeals/{appeal_id}", headers=insp_headers)
     history = [(h["from_status"], h["to_status"]) for h in closed.json()["history"]]
     assert history[-3:] == [
         ("assigned", "in_progress"),

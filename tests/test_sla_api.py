@@ -3,14 +3,16 @@ extension requests and decisions, the review queue and verdicts, the inbox, retu
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.clock import now
 from intake.models import Appeal
 from routing.models import Organization
+from sla.service import deadline_policy
 from tests.conftest import login
 
 WATER = "На улице Жандосова прорвало трубу водопровода, вода течёт по дороге уже сутки"
@@ -87,8 +89,12 @@ def test_sla_api_end_to_end(client: Any, session: Session, make_user: Any) -> No
     )
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "extended"
-    assert approved.json()["due_at"] != due
-    assert approved.json()["extension_notice_due_at"] is not None
+    # The new deadline is exactly the one asked for (the resumed one was earlier).
+    assert datetime.fromisoformat(approved.json()["due_at"]) == datetime.fromisoformat(until)
+    assert datetime.fromisoformat(due) < datetime.fromisoformat(until)
+    notice_due = datetime.fromisoformat(approved.json()["extension_notice_due_at"])
+    assert notice_due == deadline_policy().extension_notice_due(now())
+    assert [r["state"] for r in approved.json()["extension_requests"]] == ["approved"]
 
     # Review: the answer is returned with a checklist reason, counted against the org.
     answered = client.post(
@@ -99,6 +105,11 @@ def test_sla_api_end_to_end(client: Any, session: Session, make_user: Any) -> No
     assert answered.status_code == 200, answered.text
     queue = client.get("/api/v1/sla/review-queue", headers=inspector)
     assert [item["appeal_id"] for item in queue.json()] == [appeal.id]
+    assert queue.json()[0]["answer_text"].startswith("Бригада устранила течь")
+    # Analysts see the queue, not the answers (an answer may quote the citizen).
+    analyst = login(client, make_user("analyst")[0].username)
+    theirs = client.get("/api/v1/sla/review-queue", headers=analyst)
+    assert [(i["appeal_id"], i["answer_text"]) for i in theirs.json()] == [(appeal.id, None)]
     assert client.get("/api/v1/sla/review-queue", headers=executor).status_code == 403
     unknown = client.post(
         f"{base}/review", json={"outcome": "returned", "reason_code": "rude"}, headers=inspector

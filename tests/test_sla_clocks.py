@@ -5,7 +5,7 @@ day since the Constitution Day moved). Almaty is UTC+5: 18:00 there is 13:00 UTC
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -200,3 +200,46 @@ def test_pause_over_nauryz_gives_back_only_working_days(policy: DeadlinePolicy) 
     assert paused_working_days(policy, almaty(2026, 3, 16, 9), almaty(2026, 3, 27, 9)) == 6
     # Shifting keeps the wall-clock time and lands on a working day (over Kurban Ait).
     assert shift_by_working_days(policy, almaty(2026, 5, 26, 15), 1) == almaty(2026, 5, 28, 15)
+
+
+# --- a transferred weekend day: 2025, Friday 3 January off, Sunday 5 January working -------
+
+
+def test_deadline_target_and_reminders_across_a_transferred_weekend_day(
+    policy: DeadlinePolicy,
+) -> None:
+    """The order of the Ministry of Labour moved the day off from Sunday 5 January 2025 to
+    Friday 3 January (``data/calendar_overrides.yaml``; 1-2 January New Year and 7 January
+    Orthodox Christmas are off too). The working Sunday counts, the Friday does not."""
+    assert policy.calendar.is_working_day(date(2025, 1, 5))
+    assert not policy.calendar.is_working_day(date(2025, 1, 3))
+    # Received Tuesday 10 December 2024 (16 December, Independence Day, off): the 15th
+    # working day is the working Sunday itself.
+    assert policy.due_at(almaty(2024, 12, 10, 11), "application") == close_of(2025, 1, 5)
+    # Received Thursday 12 December: … 30, 31 December, 5, 6, 8 January → due Wednesday 8.
+    due = policy.due_at(almaty(2024, 12, 12, 11), "application")
+    assert due == close_of(2025, 1, 8)
+    # Three working days left (5, 6, 8 January): the reminder opens the working Sunday,
+    # not the transferred Friday; "1d" is calendar time, on Christmas (a day off) at 18:00.
+    assert reminder_moment(policy, ReminderOffset(3, "wd"), due) == almaty(2025, 1, 5, 9)
+    assert reminder_moment(policy, ReminderOffset(1, "d"), due) == close_of(2025, 1, 7)
+    three = ReminderOffset(3, "wd")
+    assert due >= reminder_bound(policy, three, almaty(2025, 1, 3, 12))  # not yet on the 3rd
+    assert due >= reminder_bound(policy, three, almaty(2025, 1, 5, 8, 59))
+    assert due < reminder_bound(policy, three, almaty(2025, 1, 5, 9))
+    # The internal target (ten working days for water quality) lands on the Sunday too.
+    received = almaty(2024, 12, 18, 11)
+    legal = policy.due_at(received, "application")
+    assert legal == close_of(2025, 1, 13)
+    target = target_due(
+        policy,
+        load_targets(DATA / "sla_targets.yaml"),
+        received_at=received,
+        category_code="water.water_quality",
+        urgency="normal",
+        legal_due=legal,
+    )
+    assert target == close_of(2025, 1, 5)
+    # A pause from the transferred Friday to Monday gives back the Sunday and the Monday.
+    assert paused_working_days(policy, almaty(2025, 1, 3, 10), almaty(2025, 1, 6, 10)) == 2
+    assert shift_by_working_days(policy, close_of(2025, 1, 3), 1) == close_of(2025, 1, 5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from string import Formatter
 from typing import Any
 
@@ -114,3 +115,83 @@ def test_pause_request_and_decide_through_the_pages(
     assert read.status_code == 303
     before = int(re.search(r"Непрочитанных: (\d+)", inbox.text).group(1))  # type: ignore[union-attr]  # the page shows it
     assert f"Непрочитанных: {before - 1}" in client.get("/staff/inbox").text
+
+
+def test_the_appeal_page_reviews_through_the_checklist_and_shows_the_clock(
+    client: Any, session: Session, submit_appeal: Any, make_user: Any
+) -> None:
+    """The appeal page has no plain close / return / extend forms any more: an inspector
+    gets the review (accept, or return with a checklist reason, which counts), an executor a
+    link to the extension request; a forged post to the old path changes nothing. Pause and
+    resume are rows in the page's history."""
+    from sla.models import AnswerReview
+
+    appeal: Appeal = submit_appeal(WATER)
+    org = session.get(Organization, appeal.organization_id)
+    assert org is not None
+    executor, password = make_user("executor", org.code)
+    inspector, _ = make_user("inspector")
+    page_path = f"/staff/appeals/{appeal.id}"
+    panel = f"{page_path}/sla"
+
+    _sign_in(client, executor, password)
+    page = client.get(page_path)
+    csrf = hidden_field(page.text, "csrf")
+    client.post(f"{page_path}/actions/accept", data={"csrf": csrf})
+    page = client.get(page_path)
+    assert f'href="{panel}#h-extensions"' in page.text and "/actions/extend" not in page.text
+    client.post(f"{panel}/pause", data={"csrf": csrf, "reason_code": "citizen_clarification"})
+    client.post(f"{panel}/resume", data={"csrf": csrf})
+    page = client.get(page_path)
+    assert "Срок приостановлен" in page.text and "Срок возобновлён" in page.text
+    client.post(
+        f"{page_path}/actions/answer",
+        data={"csrf": csrf, "text": "Бригада устранила течь, асфальт восстановлен."},
+    )
+
+    _sign_in(client, inspector, password)
+    page = client.get(page_path)
+    assert page.status_code == 200
+    assert f'action="{panel}/accept"' in page.text and f'action="{panel}/return"' in page.text
+    assert 'value="formal_reply"' in page.text  # the checklist
+    assert "/actions/close" not in page.text and "/actions/return" not in page.text
+    csrf = hidden_field(page.text, "csrf")
+    forged = client.post(f"{page_path}/actions/close", data={"csrf": csrf})
+    assert forged.status_code == 422
+    session.refresh(appeal)
+    assert appeal.status is Status.ANSWERED
+    returned = client.post(
+        f"{panel}/return",
+        data={"csrf": csrf, "reason_code": "formal_reply", "comment": "нет даты работ"},
+        follow_redirects=False,
+    )
+    assert returned.status_code == 303
+    session.refresh(appeal)
+    assert (appeal.status, appeal.returns_count) == (Status.RETURNED, 1)
+    review = session.scalar(select(AnswerReview).where(AnswerReview.appeal_id == appeal.id))
+    assert review is not None and review.reason_code is not None
+    assert review.reason_code.value == "formal_reply"
+
+
+def test_an_overdue_clock_offers_no_pause(
+    client: Any, session: Session, submit_appeal: Any, make_user: Any
+) -> None:
+    from core.clock import now
+
+    appeal: Appeal = submit_appeal(WATER)
+    org = session.get(Organization, appeal.organization_id)
+    assert org is not None
+    appeal.due_at = now() - timedelta(hours=1)  # an appeal already late
+    session.commit()
+    executor, password = make_user("executor", org.code)
+    _sign_in(client, executor, password)
+    page = client.get(f"/staff/appeals/{appeal.id}/sla")
+    assert 'id="pause-refused"' in page.text
+    assert "/sla/pause" not in page.text
+    refused = client.post(
+        f"/staff/appeals/{appeal.id}/sla/pause",
+        data={"csrf": hidden_field(page.text, "csrf"), "reason_code": "other", "comment": "x"},
+    )
+    assert refused.status_code == 409 and "clock_overdue" in refused.text
+    session.refresh(appeal)
+    assert appeal.paused_at is None

@@ -320,3 +320,220 @@ def test_only_an_answered_appeal_is_reviewed(
     assert (
         session.scalars(select(AnswerReview).where(AnswerReview.appeal_id == appeal.id)).all() == []
     )
+
+
+def test_an_inspector_who_asked_cannot_approve_their_own_request(
+    session: Session, appeal: Appeal, executor: StaffUser, inspector: StaffUser, make_user: Any
+) -> None:
+    """The four-eyes rule past the role check: an inspector may decide requests, but not one
+    they filed themselves."""
+    actions.accept(session, appeal, user=executor)
+    request = sla_actions.request_extension(
+        session, appeal, user=inspector, until=close_of(2026, 4, 30), reason="expertise"
+    )
+    session.commit()
+    for decide in (sla_actions.approve_extension, sla_actions.refuse_extension):
+        with pytest.raises(PermissionDenied) as own:
+            decide(session, request.id, user=inspector, comment="self")
+        assert own.value.code == "own_extension_request"
+    still = session.get(ExtensionRequest, request.id)
+    assert still is not None and still.state is ExtensionState.PENDING
+    assert appeal.due_at == close_of(2026, 4, 9)
+    sla_actions.approve_extension(session, request.id, user=make_user("inspector")[0])
+    assert (appeal.status, appeal.due_at) == (Status.EXTENDED, close_of(2026, 4, 30))
+
+
+def test_the_approvers_comment_stays_internal(
+    session: Session, appeal: Appeal, executor: StaffUser, inspector: StaffUser
+) -> None:
+    """What the citizen is told (``extension_reason``) is the request's reason; the
+    inspector's remark is kept on the request only."""
+    actions.accept(session, appeal, user=executor)
+    request = sla_actions.request_extension(
+        session, appeal, user=executor, until=close_of(2026, 4, 30), reason="нужна экспертиза"
+    )
+    sla_actions.approve_extension(
+        session, request.id, user=inspector, comment="исполнитель затягивает, проверить"
+    )
+    session.commit()
+    assert appeal.extension_reason == "нужна экспертиза"
+    decided = session.get(ExtensionRequest, request.id)
+    assert decided is not None
+    assert decided.decision_comment == "исполнитель затягивает, проверить"
+
+
+# --- one way for the review and the extension -----------------------------------------
+
+
+def test_the_generic_actions_no_longer_review_or_extend(
+    session: Session, appeal: Appeal, executor: StaffUser, inspector: StaffUser
+) -> None:
+    """close, return and extend through ``perform`` (the appeals API and the appeal page)
+    are refused with the path to use: no status change without the review record, the
+    checklist reason and the returns count, no extension without a request decided by
+    another person."""
+    from civicdesk.web.presenters import available_actions, sla_steps
+
+    actions.accept(session, appeal, user=executor)
+    with pytest.raises(ValidationFailed) as extend:
+        actions.perform(
+            session,
+            appeal,
+            user=inspector,
+            action="extend",
+            reason="expertise",
+            new_due=close_of(2026, 4, 30),
+        )
+    assert extend.value.code == "use_extension_request"
+    assert (appeal.status, appeal.due_at) == (Status.IN_PROGRESS, close_of(2026, 4, 9))
+    assert "extension" in sla_steps(executor, appeal)
+    _answer(session, appeal, executor)
+    for action in ("close", "return"):
+        with pytest.raises(ValidationFailed) as refused:
+            actions.perform(session, appeal, user=inspector, action=action, reason="formal")
+        assert refused.value.code == "use_review"
+    assert appeal.status is Status.ANSWERED and appeal.returns_count == 0
+    assert (
+        session.scalars(select(AnswerReview).where(AnswerReview.appeal_id == appeal.id)).all() == []
+    )
+    # The page offers the review instead of plain close / return buttons.
+    assert {"close", "return", "extend"}.isdisjoint(available_actions(inspector, appeal))
+    assert sla_steps(inspector, appeal) == ["review"]
+    assert sla_steps(executor, appeal) == []
+
+
+# --- a pause ends with a status change; its limits ----------------------------------------
+
+
+def _history(session: Session, appeal: Appeal) -> list[tuple[str, str, str]]:
+    from intake.models import AppealStatusChange
+
+    rows = session.scalars(
+        select(AppealStatusChange)
+        .where(AppealStatusChange.appeal_id == appeal.id)
+        .order_by(AppealStatusChange.id)
+    )
+    return [
+        (r.from_status.value if r.from_status else "", r.to_status.value, r.reason) for r in rows
+    ]
+
+
+def test_pause_and_resume_are_in_the_history(
+    session: Session, appeal: Appeal, executor: StaffUser
+) -> None:
+    with frozen(almaty(2026, 3, 20, 10)):
+        sla_actions.pause_clock(
+            session, appeal, user=executor, reason_code="citizen_documents", comment="справка"
+        )
+    with frozen(almaty(2026, 3, 26, 11)):
+        sla_actions.resume_clock(session, appeal, user=executor)
+    session.commit()
+    assert _history(session, appeal)[-2:] == [
+        ("assigned", "assigned", "clock paused: citizen_documents: справка"),
+        ("assigned", "assigned", "clock resumed (resumed): +1 working day(s)"),
+    ]
+
+
+def test_an_answer_ends_the_pause_and_the_paused_days_count(
+    session: Session, appeal: Appeal, executor: StaffUser, inspector: StaffUser
+) -> None:
+    """Answered while paused: the pause ends with the status change (recorded), the
+    deadline moves by the working days paused as on a resume, and the answer given after
+    the old deadline is on time. A returned answer's clock runs again, so the sweep
+    escalates it at breach; a closed appeal has no clock to resume."""
+    from sla.jobs import run_sweep
+
+    actions.accept(session, appeal, user=executor)
+    with frozen(almaty(2026, 4, 6, 10)):  # Monday; due Thursday 9 April
+        sla_actions.pause_clock(
+            session, appeal, user=executor, reason_code="citizen_clarification", comment=""
+        )
+        session.commit()
+    with frozen(almaty(2026, 4, 13, 12)):  # Monday after: 7-10 and 13 April paused
+        actions.answer(session, appeal, user=executor, text="Течь устранена 13 апреля, вода есть.")
+        session.commit()
+    assert appeal.paused_at is None
+    assert appeal.due_at == close_of(2026, 4, 16)  # five working days later
+    pauses = session.scalars(select(AppealPause).where(AppealPause.appeal_id == appeal.id)).all()
+    assert [(p.ended_at, p.ended_by_id) for p in pauses] == [(almaty(2026, 4, 13, 12), executor.id)]
+    assert _history(session, appeal)[-2:] == [
+        ("in_progress", "in_progress", "clock resumed (status answered): +5 working day(s)"),
+        ("in_progress", "answered", "answer submitted for review"),
+    ]
+    assert appeal.answered_at is not None and appeal.answered_at < appeal.due_at
+    with frozen(almaty(2026, 4, 14, 9)):
+        sla_actions.return_answer(session, appeal, user=inspector, reason_code="formal_reply")
+        session.commit()
+    run_sweep(at=almaty(2026, 4, 16, 18))
+    session.refresh(appeal)
+    assert (appeal.escalated_at, appeal.escalation_reason) == (almaty(2026, 4, 16, 18), "overdue")
+    actions.answer(session, appeal, user=executor, text="Работы завершены, акт приложен.")
+    sla_actions.accept_answer(session, appeal, user=inspector)
+    session.commit()
+    with pytest.raises(Conflict) as closed:
+        sla_actions.resume_clock(session, appeal, user=inspector)
+    assert closed.value.code == "clock_not_running"
+    assert appeal.due_at == close_of(2026, 4, 16)
+
+
+def test_forwarding_ends_the_pause_before_the_term_restarts(
+    session: Session, appeal: Appeal, executor: StaffUser, inspector: StaffUser, org: Organization
+) -> None:
+    with frozen(almaty(2026, 3, 27, 10)):
+        sla_actions.pause_clock(
+            session, appeal, user=executor, reason_code="expert_opinion", comment="лаборатория"
+        )
+        session.commit()
+    target = other_org_code(session, org)
+    with frozen(almaty(2026, 4, 2, 11)):  # Thursday
+        actions.route(
+            session,
+            appeal,
+            user=inspector,
+            organization_id=session.scalar(
+                select(Organization.id).where(Organization.code == target)
+            ),
+            reason="не их участок",
+        )
+        session.commit()
+    assert appeal.status is Status.FORWARDED and appeal.paused_at is None
+    assert workflow.open_pause(session, appeal_id=appeal.id) is None
+    # The term restarts at the receiving organization from the forwarding day, not shifted:
+    # registered Thursday 2 April, 15 working days (no holidays in April) → 23 April.
+    assert appeal.due_at == close_of(2026, 4, 23)
+
+
+def test_an_overdue_clock_is_not_paused(
+    session: Session, appeal: Appeal, executor: StaffUser
+) -> None:
+    with frozen(almaty(2026, 4, 9, 18)), pytest.raises(Conflict) as late:
+        sla_actions.pause_clock(
+            session, appeal, user=executor, reason_code="citizen_clarification", comment=""
+        )
+    assert late.value.code == "clock_overdue"
+    assert appeal.paused_at is None
+    assert workflow.open_pause(session, appeal_id=appeal.id) is None
+    with frozen(almaty(2026, 4, 9, 17, 59)):  # a minute before: still allowed
+        sla_actions.pause_clock(
+            session, appeal, user=executor, reason_code="citizen_clarification", comment=""
+        )
+    assert appeal.paused_at == almaty(2026, 4, 9, 17, 59)
+
+
+def test_a_resume_never_moves_the_deadline_past_two_months_from_registration(
+    session: Session, appeal: Appeal, executor: StaffUser
+) -> None:
+    """Registered 16 March 2026: the law's outer limit is 16 May 2026, 18:00. A pause from
+    1 April to 15 May would give back some thirty working days; the deadline stops at the
+    limit, and the history says so."""
+    with frozen(almaty(2026, 4, 1, 10)):
+        sla_actions.pause_clock(
+            session, appeal, user=executor, reason_code="expert_opinion", comment=""
+        )
+    with frozen(almaty(2026, 5, 15, 10)):
+        days = sla_actions.resume_clock(session, appeal, user=executor)
+    session.commit()
+    assert days > 25
+    assert appeal.due_at == close_of(2026, 5, 16)
+    assert appeal.target_due_at is not None and appeal.target_due_at <= appeal.due_at
+    assert _history(session, appeal)[-1][2].endswith("capped at two months from registration")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, Protocol
 
 from core.models import Role, StaffUser
 from intake.lifecycle import ACTIONS, OPEN_STATUSES, TRANSITIONS, Status, status_label
@@ -27,13 +27,12 @@ TABS: Final[dict[str, tuple[Status, ...]]] = {
 TRIAGE_ROLES: Final = frozenset({Role.OPERATOR, Role.INSPECTOR, Role.ADMIN})
 
 #: The status each action leads to ("route" depends on the appeal, see ``route_target``).
+#: The review (accept or return) and the extension have their own forms on the appeal's
+#: SLA page (``Action.dedicated``), so they have no generic form here.
 ACTION_TARGET: Final[dict[str, Status]] = {
     "accept": Status.IN_PROGRESS,
     "answer": Status.ANSWERED,
     "send_back": Status.REGISTERED,
-    "close": Status.CLOSED,
-    "return": Status.RETURNED,
-    "extend": Status.EXTENDED,
     "reject": Status.REJECTED,
     "quick_answer": Status.QUICK_ANSWERED,
     "reopen": Status.REOPENED,
@@ -117,7 +116,7 @@ def available_actions(user: StaffUser, appeal: Appeal) -> list[str]:
     """
     names = []
     for name, action in ACTIONS.items():
-        if user.role.value not in action.roles:
+        if action.dedicated is not None or user.role.value not in action.roles:
             continue
         if (
             action.own_organization
@@ -128,7 +127,33 @@ def available_actions(user: StaffUser, appeal: Appeal) -> list[str]:
         target = route_target(appeal) if name == "route" else ACTION_TARGET[name]
         if target not in TRANSITIONS[appeal.status]:
             continue
-        if name == "extend" and appeal.due_at is None:
-            continue
         names.append(name)
     return names
+
+
+class ClockFacts(Protocol):
+    """What ``sla_steps`` reads: an ``Appeal`` or the page's ``StaffAppealView``."""
+
+    @property
+    def status(self) -> Status: ...
+    @property
+    def organization_id(self) -> int | None: ...
+    @property
+    def due_at(self) -> datetime | None: ...
+
+
+def sla_steps(user: StaffUser, appeal: ClockFacts) -> list[str]:
+    """The dedicated steps (their forms live on the SLA page) this user may take now:
+    ``review`` (an inspector, an answer waiting) and ``extension`` (ask for more time)."""
+    steps = []
+    if user.role in (Role.INSPECTOR, Role.ADMIN) and appeal.status is Status.ANSWERED:
+        steps.append("review")
+    own = user.role is not Role.EXECUTOR or appeal.organization_id == user.organization_id
+    if (
+        own
+        and user.role in (Role.EXECUTOR, Role.INSPECTOR, Role.ADMIN)
+        and appeal.due_at is not None
+        and Status.EXTENDED in TRANSITIONS[appeal.status]
+    ):
+        steps.append("extension")
+    return steps

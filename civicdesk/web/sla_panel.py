@@ -15,7 +15,8 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from civicdesk.web.lookups import category_names, organization_names, staff_names
-from civicdesk.web.rendering import page_language, redirect, render
+from civicdesk.web.presenters import sla_steps
+from civicdesk.web.rendering import page_language, redirect, render, templates
 from civicdesk.web.sla_texts import SLA_TEXTS, st
 from civicdesk.web.staff_auth import StaffUserDep, csrf_ok, form_csrf
 from civicdesk.web.texts import t
@@ -35,6 +36,15 @@ router = APIRouter(include_in_schema=False)
 
 ACTIONS: Final = ("pause", "resume", "request_extension", "approve", "refuse", "accept", "return")
 INBOX_PATH: Final = "/staff/inbox"
+
+
+def return_reasons(language: str) -> list[tuple[str, str]]:
+    """The review checklist as (code, label) in ``language``."""
+    return [(r.value, sla_texts.RETURN_REASON_LABELS[r.value][language]) for r in ReturnReason]
+
+
+# The appeal page shows the review forms (they post here) and a link to the extension form.
+templates.env.globals.update(sla_steps=sla_steps, sla_text=st, sla_return_reasons=return_reasons)
 
 
 def _frame(request: Request, session: Session, user: StaffUser, language: str) -> dict[str, Any]:
@@ -65,7 +75,11 @@ def _forms(user: StaffUser, appeal: Appeal) -> set[str]:
     own = user.role is not Role.EXECUTOR or appeal.organization_id == user.organization_id
     clock_role = user.role in (Role.EXECUTOR, Role.INSPECTOR, Role.ADMIN) and own
     if clock_role and appeal.status in OPEN_STATUSES and appeal.due_at is not None:
-        shown.add("resume" if appeal.paused_at is not None else "pause")
+        if appeal.paused_at is not None:
+            shown.add("resume")
+        else:
+            # An overdue clock is not paused (``sla_actions.pause_clock``): say why instead.
+            shown.add("pause" if appeal.due_at > now() else "pause_refused")
     if clock_role and Status.EXTENDED in TRANSITIONS[appeal.status] and appeal.due_at:
         shown.add("request_extension")
     if user.role in (Role.INSPECTOR, Role.ADMIN):
@@ -117,9 +131,7 @@ def _page(
         pause_reasons=[
             (r.value, sla_texts.PAUSE_REASON_LABELS[r.value][language]) for r in PauseReason
         ],
-        return_reasons=[
-            (r.value, sla_texts.RETURN_REASON_LABELS[r.value][language]) for r in ReturnReason
-        ],
+        return_reasons=return_reasons(language),
         pause_label=lambda code: sla_texts.PAUSE_REASON_LABELS.get(code, {}).get(language, code),
         min_due=(appeal.due_at or moment).astimezone(ALMATY).date().isoformat(),
         max_due=max_due.isoformat(),
