@@ -7,10 +7,12 @@ organization and a 403 for another's. No personal data in any answer.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -52,6 +54,8 @@ class SummaryOut(BaseModel):
     totals: CountsOut
     review_queue: int
     boundaries: BoundariesOut
+    no_deadline: int  # open, not yet registered: no deadline, in no bucket
+    notice_missed: int  # extended, the citizen not told within 3 working days
 
 
 class BoardAppealOut(BaseModel):
@@ -147,6 +151,8 @@ def summary(
         ],
         totals=_counts(result.totals),
         review_queue=result.review_queue,
+        no_deadline=result.no_deadline,
+        notice_missed=result.notice_missed,
         boundaries=BoundariesOut(
             now=result.boundaries.now,
             tomorrow=result.boundaries.tomorrow,
@@ -182,7 +188,7 @@ def appeals_csv(
     bucket: Bucket | None = None,
     lang: Annotated[str, Query(pattern="^(ru|kk)$")] = "ru",
 ) -> Response:
-    """The same list as CSV (UTF-8 with BOM for spreadsheets); no personal data."""
+    """The same list as CSV (UTF-8 with BOM for spreadsheets), every row; no personal data."""
     body = board.export_csv(session, user=user, filters=board_filters, bucket=bucket, language=lang)
     return csv_response(body)
 
@@ -204,9 +210,16 @@ def review_queue(
     return _appeals_out(session, rows)
 
 
-def csv_response(body: str, filename: str = "sla-board.csv") -> Response:
-    return Response(
-        content="\ufeff" + body,
+def csv_response(body: Iterator[str], filename: str = "sla-board.csv") -> Response:
+    """The CSV streamed as it is read (UTF-8 with a BOM, so a spreadsheet reads Cyrillic)."""
+
+    def with_bom() -> Iterator[bytes]:
+        yield "\ufeff".encode()
+        for chunk in body:
+            yield chunk.encode()
+
+    return StreamingResponse(
+        with_bom(),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -40,7 +40,7 @@ from core.db import UTCDateTime, dialect_insert
 from routing.models import Category
 from sla import texts
 from sla.clocks import OPEN_STATUS_VALUES, ReminderOffset, reminder_bound
-from sla.models import SlaReminder, StaffNotification
+from sla.models import ExtensionRequest, ExtensionState, SlaReminder, StaffNotification
 from sla.policy import DeadlinePolicy
 
 # sla may not import intake: the appeals table by name, with the columns the sweep reads.
@@ -55,6 +55,15 @@ appeals = table(
     column("paused_at", UTCDateTime()),
     column("escalated_at", UTCDateTime()),
     column("escalation_reason", String),
+    column("extension_notice_due_at", UTCDateTime()),
+)
+# The citizens' notifications (channels' table, by name): did the extension notice go out?
+citizen_notifications = table(
+    "notifications",
+    column("appeal_id", Integer),
+    column("kind", String),
+    column("state", String),
+    column("sent_at", UTCDateTime()),
 )
 ledger = SlaReminder.__table__
 
@@ -65,6 +74,48 @@ BREACH_KINDS: tuple[tuple[str, str, bool], ...] = (
     ("breach_inspectors", "inspector", False),
 )
 OVERDUE_REASON = "overdue"
+#: The citizen was not told of an extension by its notice deadline (3 working days).
+NOTICE_MISSED = "extension_notice_missed"
+#: Statuses in which a missing extension notice still matters: the answer has not gone out.
+NOTICE_STATUS_VALUES = (*OPEN_STATUS_VALUES, "answered")
+#: How far back approved extensions are checked (two months of extension and more).
+NOTICE_LOOKBACK = timedelta(days=120)
+_request = ExtensionRequest.__table__.alias("notice_request")
+_later_request = ExtensionRequest.__table__.alias("later_request")
+
+
+def notice_missed(
+    appeal_id: ColumnElement[int], notice_due: ColumnElement[datetime], at: datetime
+) -> tuple[Any, list[ColumnElement[bool]]]:
+    """Appeals whose citizen was not told of their extension in time, as (the approved
+    requests to join the appeals on, the conditions): the latest approved extension's notice
+    deadline has passed, and no extension notice was sent between its decision and that
+    deadline. An undeliverable notice (a portal or phone appeal) is not sent: someone must
+    tell the citizen otherwise. Driven by the small approved-requests index, not the appeals.
+    """
+    request = _request
+    later = exists().where(
+        _later_request.c.appeal_id == request.c.appeal_id,
+        _later_request.c.state == ExtensionState.APPROVED.value,
+        _later_request.c.id > request.c.id,
+    )
+    sent = exists().where(
+        citizen_notifications.c.appeal_id == appeal_id,
+        citizen_notifications.c.kind == "extension_notice",
+        citizen_notifications.c.state == "sent",
+        citizen_notifications.c.sent_at >= request.c.decided_at,
+        citizen_notifications.c.sent_at <= notice_due,
+    )
+    return request, [
+        request.c.appeal_id == appeal_id,
+        request.c.state == ExtensionState.APPROVED.value,
+        request.c.created_at >= at - NOTICE_LOOKBACK,
+        request.c.decided_at.is_not(None),
+        notice_due.is_not(None),
+        notice_due <= at,
+        ~later,
+        ~sent,
+    ]
 
 
 @dataclass
@@ -143,6 +194,43 @@ def _claim(
     return claimed
 
 
+def _claim_missed_notices(
+    session: Session, *, at: datetime, batch: int
+) -> dict[str, list[tuple[int, datetime]]]:
+    """Ledger rows (kind ``NOTICE_MISSED``, keyed by the notice deadline) for the extensions
+    whose citizen was not told in time: the inspectors hear of each once."""
+    request, conditions = notice_missed(appeals.c.id, appeals.c.extension_notice_due_at, at)
+    already = exists().where(
+        ledger.c.appeal_id == appeals.c.id,
+        ledger.c.kind == NOTICE_MISSED,
+        ledger.c.due_moment == appeals.c.extension_notice_due_at,
+    )
+    candidates = (
+        select(
+            appeals.c.id,
+            literal(NOTICE_MISSED, String),
+            appeals.c.extension_notice_due_at,
+            literal("inspector", String),
+            literal(at, UTCDateTime()),
+            literal(at, UTCDateTime()),
+        )
+        .select_from(request.join(appeals, appeals.c.id == request.c.appeal_id))
+        .where(*conditions, appeals.c.status.in_(NOTICE_STATUS_VALUES), ~already)
+        .order_by(appeals.c.extension_notice_due_at, appeals.c.id)
+        .limit(batch)
+    )
+    statement = (
+        dialect_insert(session.get_bind().dialect.name, ledger)
+        .from_select(
+            ["appeal_id", "kind", "due_moment", "recipient_kind", "created_at", "sent_at"],
+            candidates,
+        )
+        .on_conflict_do_nothing(index_elements=["appeal_id", "kind", "due_moment"])
+        .returning(ledger.c.appeal_id, ledger.c.due_moment)
+    )
+    return {NOTICE_MISSED: [(int(row[0]), row[1]) for row in session.execute(statement)]}
+
+
 def _notifications(
     session: Session,
     claimed: dict[str, list[tuple[int, datetime]]],
@@ -202,8 +290,9 @@ def sweep(
     at: datetime,
     batch: int,
 ) -> SweepResult:
-    """One pass: breaches first (escalate and mark overdue), then the reminders. Flushes only;
-    the caller commits, so the ledger rows and the inbox entries stand or fall together."""
+    """One pass: breaches first (escalate and mark overdue), then the reminders, then the
+    extension notices the citizen did not get in time. Flushes only; the caller commits, so
+    the ledger rows and the inbox entries stand or fall together."""
     result = SweepResult()
     recipients = {kind: recipient for kind, recipient, _ in BREACH_KINDS}
     claimed = _claim(
@@ -222,6 +311,10 @@ def sweep(
         claimed.update(reminders)
         recipients[offset.kind] = "executor"
         more = more or len(reminders[offset.kind]) >= batch
+    missed = _claim_missed_notices(session, at=at, batch=batch)
+    claimed.update(missed)
+    recipients[NOTICE_MISSED] = "inspector"
+    more = more or len(missed[NOTICE_MISSED]) >= batch
     _notifications(session, claimed, recipients, at)
     breached = [appeal_id for appeal_id, _ in claimed["breach_inspectors"]]
     if breached:

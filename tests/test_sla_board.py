@@ -159,6 +159,8 @@ def test_buckets_are_cut_at_midnight_in_almaty_not_in_utc(
     assert result.review_queue == 1
     assert result.boundaries.tomorrow == almaty(11, 0)
     assert result.totals.total == 5
+    # The one without a deadline is in no bucket, but the board says it is there.
+    assert result.no_deadline == 1
 
 
 def test_at_risk_counts_working_days_and_the_internal_target(
@@ -266,21 +268,37 @@ def test_grouping_by_district_and_sorting_by_overdue(
 ) -> None:
     make_appeal(due_at=almaty(27, 18), district="medeu")
     make_appeal(due_at=almaty(27, 18), district="medeu")
+    make_appeal(due_at=almaty(27, 18), district="medeu", organization=HEAT)
     make_appeal(due_at=almaty(9, 18), district="almaly")
+    make_appeal(due_at=almaty(8, 18), district="almaly", organization=MEDEU)
+    make_appeal(due_at=almaty(7, 18), district="almaly", organization=MEDEU)
     make_appeal(due_at=almaty(9, 18), district=None, organization=None, status=Status.REGISTERED)
     session.commit()
     by_district = board.summary(
         session, user=inspector, filters=BoardFilters(), group_by=GroupBy.DISTRICT
     )
-    assert [row.key for row in by_district.rows][:1] == ["almaly"]
-    assert _row(by_district, "medeu")["on_time"] == 2
-    assert _row(by_district, None)["overdue"] == 1
+    # Most overdue first; an equal count falls back to the total, then to the name.
+    assert [(row.key, row.counts.overdue) for row in by_district.rows] == [
+        ("almaly", 3),
+        (None, 1),
+        ("medeu", 0),
+    ]
+    assert _row(by_district, "medeu")["on_time"] == 3
     by_organization = board.summary(
         session, user=inspector, filters=BoardFilters(), unassigned_label="Не назначено"
     )
+    assert [(row.key, row.counts.overdue, row.counts.total) for row in by_organization.rows] == [
+        (MEDEU, 2, 2),
+        (SU, 1, 3),
+        (None, 1, 1),
+        (HEAT, 0, 1),
+    ]
     unassigned = next(row for row in by_organization.rows if row.key is None)
     assert unassigned.name == "Не назначено"
-    assert by_organization.rows[0].counts.overdue >= by_organization.rows[-1].counts.overdue
+    by_total = board.summary(
+        session, user=inspector, filters=BoardFilters(), sort=board.SortBy.TOTAL
+    )
+    assert [row.key for row in by_total.rows][:2] == [SU, MEDEU]
 
 
 def test_bad_filters_are_refused_with_a_reason(session: Session) -> None:
@@ -450,13 +468,42 @@ def test_csv_export_has_the_list_and_no_personal_data(
     assert set(rows[0]) == set(board.CSV_HEADER)
     everything = client.get("/staff/board.csv").text
     assert len(_csv_rows(everything)) == 3
-    for leak in (PHONE, PHONE[1:], NAME, "Жанар", "Самал-2", "кв. 14", SECRET_TEXT[:20]):
-        assert leak not in everything
+    # The text ("… Самал-2 дом 58 кв 14 …") and the address ("Самал-2, дом 58, кв. 14").
+    assert "кв 14" in SECRET_TEXT
+    leaks = (PHONE, PHONE[1:], NAME, "Жанар", "Сериковн", "Самал", "дом 58", "кв 14", "кв. 14")
+    for leak in (*leaks, SECRET_TEXT, SECRET_TEXT[:20]):
+        assert leak not in everything, leak
 
     headers = login(client, user.username)
     api = client.get("/api/v1/sla-board/appeals.csv", params={"bucket": "on_time"}, headers=headers)
     assert api.status_code == 200
     assert len(_csv_rows(api.text)) == 1
+
+
+def test_csv_has_every_row_streamed_in_chunks(
+    client: Any,
+    session: Session,
+    make_appeal: Callable[..., int],
+    make_user: Callable[..., tuple[StaffUser, str]],
+    clock_at_late_evening: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing is cut off: with chunks of 2 rows, 7 appeals come out whole, most overdue
+    first, through the page and the API."""
+    monkeypatch.setattr(board, "CSV_CHUNK_ROWS", 2)
+    ids = [make_appeal(due_at=almaty(2 + day, 18)) for day in range(7)]
+    session.commit()
+    numbers = dict(
+        session.execute(select(Appeal.id, Appeal.tracking_number).where(Appeal.id.in_(ids))).all()
+    )
+    inspector, _ = make_user(Role.INSPECTOR)
+    chunks = list(board.export_csv(session, user=inspector, filters=BoardFilters()))
+    assert len(chunks) >= 4
+    rows = list(csv.DictReader(io.StringIO("".join(chunks))))
+    assert [row["tracking_number"] for row in rows] == [numbers[i] for i in ids]
+    headers = login(client, inspector.username)
+    api = client.get("/api/v1/sla-board/appeals.csv", headers=headers)
+    assert [row["tracking_number"] for row in _csv_rows(api.text)] == [numbers[i] for i in ids]
 
 
 # --- the page --------------------------------------------------------------------------------
