@@ -14,10 +14,12 @@ from core.settings import get_settings
 
 def _sweep(args: argparse.Namespace) -> int:
     """Run the deadline sweep once (or every N seconds without Redis: a cron of its own)."""
+    from core.migrate import import_models
     from sla.jobs import run_sweep
 
     settings = get_settings()
     db.configure(settings)
+    import_models()  # every mapped table: the inbox rows' foreign keys point at appeals
     at = datetime.fromisoformat(args.at) if args.at else None
     if at is not None and at.tzinfo is None:
         raise SystemExit("--at needs a timezone, e.g. 2026-03-20T18:00:00+05:00")

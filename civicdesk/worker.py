@@ -74,6 +74,11 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
     """
     from rq import SimpleWorker
 
+    from core.migrate import import_models
+
+    # Every mapped table, so cross-package foreign keys resolve in the jobs (the sweep's
+    # inbox rows point at appeals, which only intake's models declare).
+    import_models()
     if settings.jobs_inline:
         # Embedded mode: jobs run inline in the web process, but what falls due later
         # (notification retries, a lost outbox job) needs this loop; burst: one pass.

@@ -80,14 +80,21 @@ def schedule_sweep(settings: Settings | None = None, *, delay_s: int | None = No
     job_id = f"sla-sweep-{uuid.uuid4().hex}"
     if not queue.connection.set(_flag(settings), job_id, nx=True, ex=max(interval * 3, 30)):
         return False
-    queue.enqueue_in(
-        timedelta(seconds=interval if delay_s is None else delay_s),
-        SWEEP_JOB,
-        job_id=job_id,
-        job_timeout=jobs.JOB_TIMEOUT_S,
-        result_ttl=600,
-        failure_ttl=7 * 24 * 3600,
-    )
+    options: dict[str, Any] = {
+        "job_id": job_id,
+        "job_timeout": jobs.JOB_TIMEOUT_S,
+        "result_ttl": 600,
+        "failure_ttl": 7 * 24 * 3600,
+    }
+    if delay_s == 0:
+        # Now (a worker starting): straight onto the queue. After a crash the dead worker's
+        # scheduler lock lingers for a minute, and a new worker only retries it at its
+        # maintenance round, so a scheduled "now" could wait ten minutes.
+        queue.enqueue(SWEEP_JOB, **options)
+    else:
+        queue.enqueue_in(
+            timedelta(seconds=interval if delay_s is None else delay_s), SWEEP_JOB, **options
+        )
     return True
 
 

@@ -178,6 +178,60 @@ def test_reminders_across_nauryz_2026(
         assert kinds(session, appeal.id) == expected, at
 
 
+def test_reminders_across_the_transferred_day_off_of_january_2025(
+    session: Session, submit_appeal: Any
+) -> None:
+    """2025: Friday 3 January off, Sunday 5 January a working day (the Ministry's order,
+    ``data/calendar_overrides.yaml``). Registered Thursday 12 December 2024, due Wednesday
+    8 January 2025 at 18:00; three working days left (5, 6, 8 January) from the opening of
+    the working Sunday, not on the Friday that became a day off."""
+    with frozen(almaty(2024, 12, 12, 11)):
+        appeal: Appeal = submit_appeal(WATER_LEAK)
+    assert appeal.due_at == almaty(2025, 1, 8, 18)
+    steps = [
+        (almaty(2025, 1, 3, 9), []),  # the transferred Friday: a day off
+        (almaty(2025, 1, 5, 8, 59), []),
+        (almaty(2025, 1, 5, 9), ["remind_3wd"]),
+        (almaty(2025, 1, 7, 17, 59), ["remind_3wd"]),  # Orthodox Christmas, a day off
+        (almaty(2025, 1, 7, 18), ["remind_3wd", "remind_1d"]),
+        (almaty(2025, 1, 8, 18), ["remind_3wd", "remind_1d", *BREACH]),
+    ]
+    for at, expected in steps:
+        run_sweep(at=at)
+        assert kinds(session, appeal.id) == expected, at
+
+
+def test_an_approved_extension_clears_the_overdue_marker(
+    session: Session, appeal: Appeal, people: dict[str, StaffUser], make_user: Any
+) -> None:
+    """Breached, escalated and marked overdue; an extension then moves the deadline past
+    now: the marker goes (the board and the escalated queue stop calling it overdue), and a
+    breach of the new deadline marks it again."""
+    actions.accept(session, appeal, user=people["executor"])
+    session.commit()
+    run_sweep(at=almaty(2026, 4, 10, 12))
+    session.refresh(appeal)
+    assert (appeal.escalated_at, appeal.escalation_reason) == (almaty(2026, 4, 10, 12), "overdue")
+    with frozen(almaty(2026, 4, 13, 10)):
+        request = sla_actions.request_extension(
+            session,
+            appeal,
+            user=people["executor"],
+            until=almaty(2026, 4, 30, 18),
+            reason="нужна экспертиза",
+        )
+        sla_actions.approve_extension(session, request.id, user=people["inspector"])
+        session.commit()
+    assert (appeal.escalated_at, appeal.escalation_reason) == (None, None)
+    assert appeal.due_at == almaty(2026, 4, 30, 18)
+    run_sweep(at=almaty(2026, 4, 30, 18))
+    session.refresh(appeal)
+    assert (appeal.escalated_at, appeal.escalation_reason) == (almaty(2026, 4, 30, 18), "overdue")
+    assert (
+        sorted(kind for kind, due in ledger(session, appeal.id) if due == appeal.due_at) == BREACH
+    )
+
+
 def test_a_paused_clock_is_not_escalated_and_the_moved_deadline_reminds_again(
     session: Session, appeal: Appeal, people: dict[str, StaffUser]
 ) -> None:
@@ -295,46 +349,29 @@ def rq_sla(rq_settings: Settings) -> Iterator[Settings]:
     jobs.queue(rq_settings).connection.delete(f"{rq_settings.queue_name}:sla_sweep:scheduled")
 
 
-def test_rq_scheduled_sweep_survives_a_worker_crash_and_sends_once(
+def test_rq_scheduled_sweep_keeps_one_chain_and_sends_once(
     session: Session,
     appeal: Appeal,
     people: dict[str, StaffUser],
     rq_sla: Settings,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The chain on RQ's scheduler: seeded once, re-scheduled by each run, and a stray
+    duplicate run merges back into it. (A real worker killed mid-sweep and restarted:
+    ``tests/test_sla_worker_restart.py``.)"""
     assert schedule_sweep(rq_sla, delay_s=0) is True
     assert schedule_sweep(rq_sla, delay_s=0) is False  # one chain: the flag holds
-    real = sla.sweep._notifications
-
-    def crash(*args: Any, **kwargs: Any) -> int:
-        raise RuntimeError("worker killed mid-sweep")
-
+    queue = jobs.queue(rq_sla)
+    # "Now" goes straight onto the queue, not through the scheduler.
+    assert (queue.count, len(queue.scheduled_job_registry.get_job_ids())) == (1, 0)
     with frozen(almaty(2026, 4, 10, 12)):
-        monkeypatch.setattr(sla.sweep, "_notifications", crash)
-        _burst(rq_sla, "sla-worker-1")  # the sweep fails: nothing committed
-        assert kinds(session, appeal.id) == []
-        failed = jobs.queue(rq_sla).failed_job_registry.get_job_ids()
-        assert len(failed) == 1
-        monkeypatch.setattr(sla.sweep, "_notifications", real)
-        # The chain goes on after a failed run: exactly one next sweep is scheduled.
-        assert _make_scheduled_due(rq_sla) == 1
-        # A fresh worker (the restart) runs it.
-        _burst(rq_sla, "sla-worker-2")
-        assert kinds(session, appeal.id) == [
-            "breach_executor",
-            "breach_head",
-            "breach_inspectors",
-        ]
-        # And the next scheduled run, on yet another worker, sends nothing again.
+        _burst(rq_sla, "sla-worker-1")
+        assert kinds(session, appeal.id) == BREACH
+        # The run scheduled exactly one next sweep; bring it forward.
         assert _make_scheduled_due(rq_sla) == 1
         jobs.queue(rq_sla).enqueue_call(func=SWEEP_JOB)  # a stray duplicate run, too
-        _burst(rq_sla, "sla-worker-3")
-    assert kinds(session, appeal.id) == ["breach_executor", "breach_head", "breach_inspectors"]
-    assert notifications_of(session, appeal.id) == [
-        "breach_executor",
-        "breach_head",
-        "breach_inspectors",
-    ]
+        _burst(rq_sla, "sla-worker-2")
+    assert kinds(session, appeal.id) == BREACH
+    assert notifications_of(session, appeal.id) == BREACH
     assert inbox_kinds(session, people["inspector"]) == {"breach_inspectors"}
     # Duplicate chains merged back into one.
     assert len(jobs.queue(rq_sla).scheduled_job_registry.get_job_ids()) == 1
