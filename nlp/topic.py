@@ -72,9 +72,9 @@ _stamps: dict[Path, tuple[Stamp, float]] = {}  # directory → (stamp of the loa
 
 def engine_options(engine: str, settings: Settings | None = None) -> dict[str, Any]:
     """The configured engine's options for corpus training: the measured ``CORPUS_OPTIONS``
-    for tfidf-linear, the configured checkpoint directory for transformers (relative paths
-    under the repository root, like the model directory)."""
-    if engine == "tfidf-linear":
+    for tfidf-linear and tfidf-e5, the configured checkpoint directory for transformers
+    (relative paths under the repository root, like the model directory)."""
+    if engine in ("tfidf-linear", "tfidf-e5"):  # tfidf-e5 takes every tfidf-linear option
         return dict(CORPUS_OPTIONS)
     if engine == "transformers":
         settings = settings or get_settings()

@@ -89,3 +89,15 @@ def test_model_files_round_trip_with_the_embedding_columns(tmp_path: Path) -> No
 def test_an_unknown_option_is_refused_with_the_engine_name() -> None:
     with pytest.raises(ModelError, match="tfidf-e5 option"):
         make_classifier("tfidf-e5", embedding_wieght=2.0)
+
+
+def test_corpus_training_options_are_accepted_by_the_engine() -> None:
+    """CIVICDESK_NLP_ENGINE=tfidf-e5 trains the project corpus with the measured options."""
+    from nlp.topic import engine_options
+
+    options = engine_options("tfidf-e5")
+    assert options  # the faster corpus configuration, not the engine's defaults
+    classifier = make_classifier("tfidf-e5", **options)
+    texts, labels = _fitted()
+    classifier.fit(texts, labels)
+    assert classifier.predict(["Нет воды третий день"])[0].label == "water"
