@@ -23,8 +23,10 @@ one ``INSERT … SELECT generate_series`` per chunk, all in SQL:
 - the whole page (``GET /staff/board…`` through the app with a signed-in inspector's
   cookie, rendered by the templates) for several URLs.
 
-Prints JSON: ``p95_ms`` (all query samples), ``page_p95_ms`` (all page samples), medians,
-and per combination ``p50_ms``/``p95_ms``; target: both p95 under 200 ms.
+Prints JSON: ``p95_ms`` (all query samples), ``page_p95_ms`` (all page samples, each a
+first look: the page's shared summary is cleared before every request), medians,
+``page_cached_p95_ms`` (the same pages reloaded within the summary's few seconds), and per
+combination ``p50_ms``/``p95_ms``; target: both p95 under 200 ms.
 """
 
 from __future__ import annotations
@@ -290,10 +292,15 @@ def vacuum(engine: Engine, tries: int = 10) -> float:
     return round(share, 3)
 
 
-def _timed(runs: int, call: Callable[[], object]) -> list[float]:
+def _timed(
+    runs: int, call: Callable[[], object], before: Callable[[], object] | None = None
+) -> list[float]:
+    """``runs`` timings of ``call`` after one warm-up; ``before`` runs untimed before each."""
     call()  # warm: caches, prepared statements, the calendar
     samples = []
     for _ in range(runs):
+        if before is not None:
+            before()
         started = time.perf_counter()
         call()
         samples.append((time.perf_counter() - started) * 1000)
@@ -395,10 +402,16 @@ def measure_queries(runs: int) -> tuple[dict[str, Any], list[float]]:
     return results, pooled
 
 
-def measure_pages(runs: int, settings: Settings) -> tuple[dict[str, Any], list[float], int]:
+def measure_pages(
+    runs: int, settings: Settings
+) -> tuple[dict[str, Any], list[float], list[float], int]:
+    """Each page URL timed cold (the shared summary cleared before every request: what a
+    first look costs, the figure that counts) and warm (a reload within the summary's few
+    seconds, as a drill-down or a colleague's view gets it)."""
     from fastapi.testclient import TestClient
 
     from civicdesk.app import create_app
+    from civicdesk.web.sla_board import clear_summary_cache
 
     app = create_app(settings)
     with TestClient(app) as client:
@@ -425,6 +438,7 @@ def measure_pages(runs: int, settings: Settings) -> tuple[dict[str, Any], list[f
         }
         results: dict[str, Any] = {}
         pooled: list[float] = []
+        warm: list[float] = []
         size = 0
         for name, url in pages.items():
 
@@ -432,11 +446,16 @@ def measure_pages(runs: int, settings: Settings) -> tuple[dict[str, Any], list[f
                 response = client.get(url)
                 assert response.status_code == 200, (url, response.status_code)
 
-            samples = _timed(runs, one)
+            samples = _timed(runs, one, before=clear_summary_cache)
             pooled.extend(samples)
-            results[name] = _stats(samples)
+            cached = _timed(runs, one)
+            warm.extend(cached)
+            results[name] = _stats(samples) | {
+                "cached_p50_ms": _stats(cached)["p50_ms"],
+                "cached_p95_ms": _stats(cached)["p95_ms"],
+            }
             size = max(size, len(client.get(url).content))
-    return results, pooled, size
+    return results, pooled, warm, size
 
 
 def main() -> int:
@@ -487,13 +506,15 @@ def main() -> int:
                 or 0
             )
         queries, query_samples = measure_queries(args.runs)
-        pages, page_samples, page_bytes = measure_pages(args.runs, settings)
+        pages, page_samples, page_cached, page_bytes = measure_pages(args.runs, settings)
     summary.update(
         {
             "p95_ms": round(percentile(query_samples, 0.95), 2),
             "p50_ms": round(statistics.median(query_samples), 2),
             "page_p95_ms": round(percentile(page_samples, 0.95), 2),
             "page_p50_ms": round(statistics.median(page_samples), 2),
+            "page_cached_p95_ms": round(percentile(page_cached, 0.95), 2),
+            "page_cached_p50_ms": round(statistics.median(page_cached), 2),
             "target_p95_ms": TARGET_MS,
             "page_bytes_max": page_bytes,
             "queries": queries,

@@ -158,13 +158,27 @@ class BoardAppeal:
 
 
 def _day(value: str | None, name: str) -> date | None:
+    """``YYYY-MM-DD`` or, as people in Almaty write it, ``DD.MM.YYYY``."""
     value = (value or "").strip()
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        if len(value) == 10 and value[2] == "." and value[5] == ".":
+            return date(int(value[6:]), int(value[3:5]), int(value[:2]))
+        if len(value) == 10 and value[4] == "-" and value[7] == "-":
+            return date.fromisoformat(value)
     except ValueError:
-        raise ValidationFailed(f"{name} must be a date YYYY-MM-DD", code="bad_date") from None
+        pass
+    raise ValidationFailed(f"{name} must be a date DD.MM.YYYY or YYYY-MM-DD", code="bad_date")
+
+
+def shown_day(value: str) -> str:
+    """A date filter as the page shows it (``DD.MM.YYYY``); what does not parse, as typed."""
+    try:
+        day = _day(value, "date")
+    except ValidationFailed:
+        return value
+    return f"{day:%d.%m.%Y}" if day else ""
 
 
 def parse_filters(
@@ -500,12 +514,18 @@ def list_appeals(
     limit: int = 50,
     offset: int = 0,
     moment: datetime | None = None,
+    total: int | None = None,
 ) -> tuple[list[BoardAppeal], int]:
-    """Open appeals in ``bucket`` (all buckets when None), the most overdue first."""
+    """Open appeals in ``bucket`` (all buckets when None), the most overdue first.
+
+    ``total``: the bucket's count when the caller has it already (the page, from the
+    summary at the same ``moment``), so it is not counted twice.
+    """
     filters = scoped(user, filters)
     b = current_boundaries(moment)
     query = _bucket_query(filters, bucket, b)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(
         query.order_by(Appeal.due_at, Appeal.id).limit(limit).offset(offset)
     ).all()

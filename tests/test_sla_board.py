@@ -109,6 +109,16 @@ def inspector(make_user: Callable[..., tuple[StaffUser, str]]) -> StaffUser:
     return make_user(Role.INSPECTOR)[0]
 
 
+@pytest.fixture(autouse=True)
+def fresh_summaries() -> Iterator[None]:
+    """The page shares a view's summary for a few seconds: each test starts without any."""
+    from civicdesk.web.sla_board import clear_summary_cache
+
+    clear_summary_cache()
+    yield
+    clear_summary_cache()
+
+
 @pytest.fixture
 def clock_at_late_evening() -> Iterator[None]:
     with frozen(LATE_EVENING):
@@ -258,6 +268,12 @@ def test_filters_narrow_the_counts(
     assert overdue_with(received_from="2026-03-01", received_to="2026-03-01") == 1
     assert overdue_with(received_to="2026-02-28") == 1
     assert overdue_with(received_from="2026-03-01") == 4
+    # As people in Almaty write dates (the page's fields): the same days.
+    assert overdue_with(received_from="01.03.2026", received_to="01.03.2026") == 1
+    assert overdue_with(received_to="28.02.2026") == 1
+    for bad in ("10/03/2026", "1.3.2026", "2026-3-1", "yesterday"):
+        with pytest.raises(board.ValidationFailed):
+            board.parse_filters(session, received_from=bad)
 
 
 def test_grouping_by_district_and_sorting_by_overdue(
@@ -307,7 +323,7 @@ def test_bad_filters_are_refused_with_a_reason(session: Session) -> None:
         "unknown_district": {"district": "atlantis"},
         "unknown_category": {"category": "nope"},
         "unknown_channel": {"channel": "pigeon"},
-        "bad_date": {"received_from": "10.03.2026"},
+        "bad_date": {"received_from": "31.02.2026"},
         "bad_date_range": {"received_from": "2026-03-10", "received_to": "2026-03-01"},
     }
     for code, raw in cases.items():
@@ -565,12 +581,19 @@ def test_board_page_for_an_executor_and_an_operator(
     make_appeal(due_at=almaty(9, 18), organization=SU)
     make_appeal(due_at=almaty(9, 18), organization=MEDEU)
     session.commit()
+    make_appeal(due_at=almaty(8, 18), organization=SU)
+    session.commit()
     executor, password = make_user(Role.EXECUTOR, MEDEU)
     _sign_in(client, executor, password)
     page = client.get("/staff/board")
     assert page.status_code == 200
     assert 'name="organization"' not in page.text  # no organization choice: it is fixed
     assert 'id="total-overdue">1<' in page.text
+    # The shared summary is per organization: another executor right after gets theirs.
+    other, password = make_user(Role.EXECUTOR, SU)
+    _sign_in(client, other, password)
+    assert 'id="total-overdue">2<' in client.get("/staff/board").text
+    _sign_in(client, executor, password)
     assert client.get("/staff/board", params={"organization": SU}).status_code == 403
     operator, password = make_user(Role.OPERATOR)
     _sign_in(client, operator, password)

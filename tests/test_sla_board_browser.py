@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 
+from core.clock import local, now
 from core.db import table_of
 from core.models import Role
 from intake import board
@@ -171,10 +172,17 @@ def test_inspector_filters_the_board_and_opens_an_overdue_appeal(
         Path(target).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(screenshot, target)
 
-    # Filter to the organization the real appeal was routed to, as a person does.
+    # Filter to the organization the real appeal was routed to and to the last month, as a
+    # person does: the date typed the way it is written here (the field says so).
+    date_field = browser.find_element(By.ID, "f-from")
+    assert date_field.get_attribute("placeholder") == "дд.мм.гггг"
+    since = f"{local(now() - timedelta(days=30)):%d.%m.%Y}"
     Select(browser.find_element(By.ID, "f-organization")).select_by_value(seeded["organization"])
+    date_field.send_keys(since)
     browser.find_element(By.ID, "f-apply").click()
     wait_for(browser, lambda d: f"organization={seeded['organization']}" in d.current_url)
+    assert f"received_from={since}" in browser.current_url
+    assert browser.find_element(By.ID, "f-from").get_attribute("value") == since
     rows = browser.find_elements(By.CSS_SELECTOR, "#board-table tbody tr")
     assert len(rows) == 1
     assert browser.find_element(By.ID, "total-overdue").text == str(seeded["org_overdue"])
@@ -191,4 +199,12 @@ def test_inspector_filters_the_board_and_opens_an_overdue_appeal(
     wait_for(browser, lambda d: "/staff/appeals/" in d.current_url)
     assert browser.find_element(By.TAG_NAME, "h1").text == seeded["tracking_number"]
     history = browser.find_element(By.ID, "h-history").find_element(By.XPATH, "..")
-    assert "Зарегистрировано" in history.text or "Назначено" in history.text
+    changes = [
+        cell.text for cell in history.find_elements(By.CSS_SELECTOR, "tbody td:nth-child(3)")
+    ]
+    # The pipeline's steps, in order: registered, then sent to the organization.
+    assert changes[:3] == [
+        "Получено",
+        "Получено → Зарегистрировано",
+        "Зарегистрировано → Направлено исполнителю",
+    ]

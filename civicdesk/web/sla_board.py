@@ -35,6 +35,7 @@ from civicdesk.web.rendering import almaty_time, page_language, render, secure, 
 from civicdesk.web.staff_auth import StaffUserDep, form_csrf
 from civicdesk.web.texts import t
 from core.api_deps import DbSession
+from core.clock import now
 from core.errors import PermissionDenied, ValidationFailed
 from core.models import Role, StaffUser
 from core.settings import get_settings
@@ -67,6 +68,10 @@ ALL: Final = "all"
 templates.env.globals["board_t"] = bt
 
 REFERENCE_TTL_S: Final = 60.0
+#: The summary (the board's one big aggregate) is shared for this long between everyone
+#: asking for the same view: a drill-down, a page of the list, a colleague's reload.
+SUMMARY_TTL_S: Final = 5.0
+_SUMMARY_CACHE_MAX: Final = 512
 # Codes repeat on every reload (organizations, districts, buckets): encode each once.
 _quote = lru_cache(maxsize=4096)(quote_plus)
 
@@ -111,6 +116,71 @@ def reference(session: Session, language: str) -> Reference:
     with _reference_lock:
         _reference_cache[key] = (time.monotonic(), built)
     return built
+
+
+_summary_lock = threading.Lock()
+_summary_cache: dict[tuple[Any, ...], tuple[float, board.Summary]] = {}
+
+
+def cached_summary(
+    session: Session,
+    *,
+    user: StaffUser,
+    filters: BoardFilters,
+    group_by: GroupBy,
+    sort: SortBy,
+    language: str,
+    unassigned_label: str,
+) -> board.Summary:
+    """``board.summary``, reused for up to ``SUMMARY_TTL_S`` seconds by the same view.
+
+    The key is the view as scoped for this user (an executor's is pinned to their
+    organization, so nothing crosses organizations), the language and the clock's
+    ``SUMMARY_TTL_S`` window; the figures are at most that old, and the page says when
+    they were taken (``boundaries.now``). The drill-down list is cut at the same moment.
+    """
+    scope = board.scoped(user, filters)
+    moment = now()
+    key = (
+        str(session.get_bind().engine.url),
+        scope,
+        group_by,
+        sort,
+        language,
+        unassigned_label,
+        int(moment.timestamp() // SUMMARY_TTL_S),
+    )
+    started = time.monotonic()
+    with _summary_lock:
+        cached = _summary_cache.get(key)
+    if cached is not None and started - cached[0] < SUMMARY_TTL_S:
+        return cached[1]
+    result = board.summary(
+        session,
+        user=user,
+        filters=scope,
+        group_by=group_by,
+        sort=sort,
+        language=language,
+        unassigned_label=unassigned_label,
+        moment=moment,
+    )
+    with _summary_lock:
+        if len(_summary_cache) >= _SUMMARY_CACHE_MAX:
+            for stale in [
+                k for k, (at, _) in _summary_cache.items() if started - at >= SUMMARY_TTL_S
+            ]:
+                del _summary_cache[stale]
+            if len(_summary_cache) >= _SUMMARY_CACHE_MAX:
+                _summary_cache.clear()
+        _summary_cache[key] = (started, result)
+    return result
+
+
+def clear_summary_cache() -> None:
+    """Forget the shared summaries (the benchmark times a first look; tests start clean)."""
+    with _summary_lock:
+        _summary_cache.clear()
 
 
 @dataclass(frozen=True)
@@ -218,6 +288,8 @@ def _form_context(
     labels = reference(session, language)
     return {
         "raw": raw,
+        "shown_from": board.shown_day(raw.get("received_from", "")),
+        "shown_to": board.shown_day(raw.get("received_to", "")),
         "organization_options": (
             labels.organization_options if user.role is not Role.EXECUTOR else []
         ),
@@ -301,7 +373,7 @@ def board_page(
         grouping = board.enum_param(GroupBy, group_by, GroupBy.ORGANIZATION, "bad_choice")
         sort_by = board.enum_param(SortBy, sort, SortBy.OVERDUE, "bad_choice")
         listed = None if raw["bucket"] in ("", ALL) else board.bucket_param(raw["bucket"])
-        result = board.summary(
+        result = cached_summary(
             session,
             user=user,
             filters=filters,
@@ -324,6 +396,8 @@ def board_page(
                 limit=PAGE_SIZE,
                 offset=(page_number - 1) * PAGE_SIZE,
                 moment=result.boundaries.now,
+                # Counted by the summary at the same moment: not counted again.
+                total=result.totals.total if listed is None else result.totals.get(listed),
             )
         review, _ = board.review_queue(
             session, user=user, filters=filters, limit=REVIEW_PREVIEW, with_total=False
