@@ -105,7 +105,8 @@ def get_appeal(appeal_id: int, session: DbSession, user: CurrentUser) -> StaffAp
 def act(
     appeal_id: int, action: str, body: ActionRequest, session: DbSession, user: CurrentUser
 ) -> StaffAppealView:
-    """accept, answer, send_back, route, close, return, extend, reject, quick_answer, reopen."""
+    """accept, answer, send_back, route, reject, quick_answer, reopen. (close and return are
+    the review, ``/api/v1/sla/appeals/{id}/review``; extend is an extension request.)"""
     appeal = service.get_for_staff(session, user=user, appeal_id=appeal_id)
     actions.perform(session, appeal, user=user, action=action, **body.model_dump())
     refreshed = service.get_for_staff(session, user=user, appeal_id=appeal_id)
