@@ -18,10 +18,7 @@ see every organization. Nothing here returns personal data (no names, phones or 
 
 from __future__ import annotations
 
-import csv
 import enum
-import io
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final, TypeVar
@@ -43,8 +40,6 @@ from sla.sweep import NOTICE_STATUS_VALUES, notice_missed
 
 #: Who may open the board. Executors get it filtered to their own organization.
 BOARD_ROLES: Final = frozenset({Role.INSPECTOR, Role.ADMIN, Role.ANALYST, Role.EXECUTOR})
-#: The CSV is streamed in chunks of this many rows (all rows: nothing is cut off).
-CSV_CHUNK_ROWS: Final = 2000
 MAX_RANGE_DAYS: Final = 366 * 20
 E = TypeVar("E", bound=enum.StrEnum)
 
@@ -332,7 +327,7 @@ def bucket_of(
 # --- the board ----------------------------------------------------------------------------
 
 
-def _labels(session: Session, group_by: GroupBy, language: str) -> dict[Any, tuple[str, str]]:
+def group_labels(session: Session, group_by: GroupBy, language: str) -> dict[Any, tuple[str, str]]:
     """{group key in the table: (code, name)} for the small reference tables."""
     if group_by is GroupBy.ORGANIZATION:
         query = select(
@@ -398,7 +393,7 @@ def summary(
         .where(open_predicate(), *_where(filters))
         .group_by(key_column)
     )
-    labels = _labels(session, group_by, language)
+    labels = group_labels(session, group_by, language)
     rows: list[GroupRow] = []
     no_deadline = 0
     for record in session.execute(query).mappings():
@@ -467,7 +462,7 @@ _LIST_COLUMNS: Final = (
 )
 
 
-def _board_appeal(row: Any, b: Boundaries | None) -> BoardAppeal:
+def board_appeal(row: Any, b: Boundaries | None) -> BoardAppeal:
     bucket = (
         bucket_of(
             due_at=row.due_at,
@@ -496,7 +491,7 @@ def _board_appeal(row: Any, b: Boundaries | None) -> BoardAppeal:
     )
 
 
-def _bucket_query(
+def bucket_query(
     filters: BoardFilters, bucket: Bucket | None, b: Boundaries
 ) -> Select[*tuple[Any, ...]]:
     query: Select[*tuple[Any, ...]] = select(*_LIST_COLUMNS).where(*_open_where(filters))
@@ -523,13 +518,13 @@ def list_appeals(
     """
     filters = scoped(user, filters)
     b = current_boundaries(moment)
-    query = _bucket_query(filters, bucket, b)
+    query = bucket_query(filters, bucket, b)
     if total is None:
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(
         query.order_by(Appeal.due_at, Appeal.id).limit(limit).offset(offset)
     ).all()
-    return [_board_appeal(row, b) for row in rows], int(total)
+    return [board_appeal(row, b) for row in rows], int(total)
 
 
 def review_queue(
@@ -552,100 +547,9 @@ def review_queue(
         query.order_by(Appeal.answered_at.asc().nulls_last(), Appeal.id).limit(limit).offset(offset)
     ).all()
     if not with_total:
-        return [_board_appeal(row, None) for row in rows], len(rows)
+        return [board_appeal(row, None) for row in rows], len(rows)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return [_board_appeal(row, None) for row in rows], int(total)
-
-
-# --- CSV ----------------------------------------------------------------------------------
-
-CSV_HEADER: Final = (
-    "tracking_number",
-    "bucket",
-    "status",
-    "category_code",
-    "category",
-    "organization_code",
-    "organization",
-    "district_code",
-    "district",
-    "channel",
-    "received_at",
-    "due_at",
-    "target_due_at",
-    "escalated",
-    "returns_count",
-)
-
-
-def _iso(moment: datetime | None) -> str:
-    return local(moment).isoformat(timespec="minutes") if moment is not None else ""
-
-
-def export_csv(
-    session: Session,
-    *,
-    user: StaffUser,
-    filters: BoardFilters,
-    bucket: Bucket | None = None,
-    language: str = "ru",
-    moment: datetime | None = None,
-) -> Iterator[str]:
-    """The current filtered list as CSV (Almaty times), every row, without personal data.
-
-    Tracking number, bucket, status, category, organization, district, channel and dates:
-    never the citizen's name, phone, address or the appeal's text. The scope is checked
-    now (a refusal is raised here, before any row); the rows are then streamed in chunks
-    from a session of their own, since the request's transaction ends before the body is
-    sent: nothing is held in memory and nothing is cut off.
-    """
-    filters = scoped(user, filters)
-    b = current_boundaries(moment)
-    categories = {
-        category.code: category.name(language) for category in session.scalars(select(Category))
-    }
-    organizations = _labels(session, GroupBy.ORGANIZATION, language)
-    districts = _labels(session, GroupBy.DISTRICT, language)
-    query = _bucket_query(filters, bucket, b).order_by(Appeal.due_at, Appeal.id)
-
-    def line(appeal: BoardAppeal) -> tuple[object, ...]:
-        organization = organizations.get(appeal.organization_id, ("", ""))
-        district = districts.get(appeal.district_code, ("", ""))
-        return (
-            appeal.tracking_number,
-            appeal.bucket.value if appeal.bucket else "",
-            appeal.status.value,
-            appeal.category_code or "",
-            categories.get(appeal.category_code or "", ""),
-            organization[0],
-            organization[1],
-            appeal.district_code or "",
-            district[1],
-            appeal.channel.value,
-            _iso(appeal.received_at),
-            _iso(appeal.due_at),
-            _iso(appeal.target_due_at),
-            "1" if appeal.escalated else "0",
-            appeal.returns_count,
-        )
-
-    def chunks() -> Iterator[str]:
-        from core import db
-
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(CSV_HEADER)
-        with db.session_factory()() as own:
-            result = own.execute(query.execution_options(yield_per=CSV_CHUNK_ROWS))
-            for rows in result.partitions():
-                writer.writerows(line(_board_appeal(row, b)) for row in rows)
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
-        if out.tell():
-            yield out.getvalue()
-
-    return chunks()
+    return [board_appeal(row, None) for row in rows], int(total)
 
 
 def bucket_param(value: str | None) -> Bucket | None:

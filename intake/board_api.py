@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from core.api_deps import CurrentUser, DbSession
-from intake import board
+from intake import board, board_csv
 from intake.board import BoardAppeal, BoardFilters, Bucket, GroupBy, SortBy
 from intake.lifecycle import Status
 from intake.models import Channel
@@ -189,7 +189,9 @@ def appeals_csv(
     lang: Annotated[str, Query(pattern="^(ru|kk)$")] = "ru",
 ) -> Response:
     """The same list as CSV (UTF-8 with BOM for spreadsheets), every row; no personal data."""
-    body = board.export_csv(session, user=user, filters=board_filters, bucket=bucket, language=lang)
+    body = board_csv.export_csv(
+        session, user=user, filters=board_filters, bucket=bucket, language=lang
+    )
     return csv_response(body)
 
 

@@ -22,7 +22,7 @@ from civicdesk.web.board_texts import BOARD_TEXTS
 from core.clock import ALMATY, frozen
 from core.db import table_of
 from core.models import Role, StaffUser
-from intake import board
+from intake import board, board_csv
 from intake.board import BoardFilters, Bucket, GroupBy
 from intake.lifecycle import Status
 from intake.models import Appeal, Channel, Citizen
@@ -355,7 +355,7 @@ def test_executor_sees_only_their_organization(
     with pytest.raises(board.PermissionDenied):
         board.summary(session, user=executor, filters=BoardFilters(organization_id=other))
     with pytest.raises(board.PermissionDenied):
-        board.export_csv(session, user=executor, filters=BoardFilters(organization_id=other))
+        board_csv.export_csv(session, user=executor, filters=BoardFilters(organization_id=other))
 
 
 def test_operators_do_not_get_the_board(
@@ -481,7 +481,7 @@ def test_csv_export_has_the_list_and_no_personal_data(
     assert rows[0]["organization_code"] == SU
     assert rows[0]["district_code"] == "medeu"
     assert rows[0]["due_at"].startswith("2026-03-09T18:00")  # Almaty time
-    assert set(rows[0]) == set(board.CSV_HEADER)
+    assert set(rows[0]) == set(board_csv.CSV_HEADER)
     everything = client.get("/staff/board.csv").text
     assert len(_csv_rows(everything)) == 3
     # The text ("… Самал-2 дом 58 кв 14 …") and the address ("Самал-2, дом 58, кв. 14").
@@ -506,14 +506,14 @@ def test_csv_has_every_row_streamed_in_chunks(
 ) -> None:
     """Nothing is cut off: with chunks of 2 rows, 7 appeals come out whole, most overdue
     first, through the page and the API."""
-    monkeypatch.setattr(board, "CSV_CHUNK_ROWS", 2)
+    monkeypatch.setattr(board_csv, "CSV_CHUNK_ROWS", 2)
     ids = [make_appeal(due_at=almaty(2 + day, 18)) for day in range(7)]
     session.commit()
     numbers = dict(
         session.execute(select(Appeal.id, Appeal.tracking_number).where(Appeal.id.in_(ids))).all()
     )
     inspector, _ = make_user(Role.INSPECTOR)
-    chunks = list(board.export_csv(session, user=inspector, filters=BoardFilters()))
+    chunks = list(board_csv.export_csv(session, user=inspector, filters=BoardFilters()))
     assert len(chunks) >= 4
     rows = list(csv.DictReader(io.StringIO("".join(chunks))))
     assert [row["tracking_number"] for row in rows] == [numbers[i] for i in ids]

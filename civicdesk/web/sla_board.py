@@ -42,6 +42,7 @@ from core.settings import get_settings
 from intake import board
 from intake.board import BoardAppeal, BoardFilters, Bucket, GroupBy, SortBy
 from intake.board_api import csv_response
+from intake.board_csv import export_csv
 from intake.lifecycle import status_label
 from intake.models import Channel
 
@@ -484,7 +485,7 @@ def board_csv(
     language = page_language(request)
     raw = {**filter_params, **_raw(bucket=bucket)}
     try:
-        body = board.export_csv(
+        body = export_csv(
             session,
             user=user,
             filters=_filters(session, raw),
