@@ -183,6 +183,7 @@ def bench(mode: str, args: argparse.Namespace) -> dict[str, Any]:
         telegram_webhook_secret=SECRET,
         telegram_api_base=fake.base_url,
         log_level="WARNING",
+        notify_rate_telegram_per_s=args.telegram_rate,
     )
     workers: list[subprocess.Popen[bytes]] = []
     try:
@@ -257,6 +258,7 @@ def start_workers(settings: Settings, count: int) -> list[subprocess.Popen[bytes
         "CIVICDESK_TELEGRAM_WEBHOOK_SECRET": settings.telegram_webhook_secret or "",
         "CIVICDESK_TELEGRAM_API_BASE": settings.telegram_api_base,
         "CIVICDESK_LOG_LEVEL": "WARNING",
+        "CIVICDESK_NOTIFY_RATE_TELEGRAM_PER_S": str(settings.notify_rate_telegram_per_s),
     }
     command = [sys.executable, "-m", "civicdesk.cli", "worker"]
     root = Path(__file__).resolve().parent.parent
@@ -284,6 +286,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1, help="RQ workers (redis mode)")
     parser.add_argument("--mode", choices=["auto", "redis", "inline", "both"], default="auto")
+    parser.add_argument(
+        "--telegram-rate",
+        type=int,
+        default=Settings().notify_rate_telegram_per_s,
+        help="sends per second the limiter allows the bot (default: the configured 25/s, "
+        "Telegram's own limit; each appeal takes two replies, so it caps updates_per_s)",
+    )
     args = parser.parse_args()
     if args.mode == "auto":
         modes = ["redis"] if redis_available() else ["inline"]
@@ -299,6 +308,7 @@ def main() -> int:
         "appeals_per_run": args.appeals,
         "concurrency": args.concurrency,
         "runs": args.runs,
+        "telegram_sends_per_s_allowed": args.telegram_rate,
         "updates_per_s": reports[0]["updates_per_s"],
         "modes": reports,
     }
