@@ -44,7 +44,8 @@ from civicdesk.web.lookups import (
     route_targets,
 )
 from civicdesk.web.rendering import page_language, redirect, render, secure
-from civicdesk.web.staff_auth import StaffUserDep, csrf_ok, form_csrf
+from civicdesk.web.staff_auth import StaffUserDep, csrf_ok
+from civicdesk.web.staff_frame import staff_error_page, staff_frame
 from civicdesk.web.texts import has, t
 from core.api_deps import DbSession
 from core.errors import DomainError, ValidationFailed
@@ -67,16 +68,7 @@ INTENTS = ("suggest", "file", "quick")
 
 
 def _frame(request: Request, session: Session, user: StaffUser, language: str) -> dict[str, Any]:
-    organization = None
-    if user.organization_id is not None:
-        organization = organization_names(session, language).get(user.organization_id)
-    return {
-        "user": user,
-        "user_role": t(f"role.{user.role.value}", language),
-        "user_organization": organization,
-        "csrf": form_csrf(request),
-        "active": "console",
-    }
+    return staff_frame(request, session, user, language, active="console")
 
 
 def _hint_texts(hints: list[service.RepeatHint], language: str) -> list[dict[str, str | int]]:
@@ -183,15 +175,14 @@ def _console_page(
 
 
 def _forbidden(request: Request, session: Session, user: StaffUser, language: str) -> Response:
-    return render(
+    return staff_error_page(
         request,
-        "staff/error.html",
+        session,
+        user,
         language=language,
         status_code=403,
-        private=True,
         message_key="console.forbidden",
-        message=None,
-        **_frame(request, session, user, language),
+        active="console",
     )
 
 
@@ -564,15 +555,14 @@ def citizen_history(
             raise ValidationFailed("not a citizen id", code="citizen_not_found")
         profile = identity.profile(session, number)
     except DomainError:
-        return render(
+        return staff_error_page(
             request,
-            "staff/error.html",
+            session,
+            user,
             language=language,
             status_code=404,
-            private=True,
             message_key="staff_error.not_found",
-            message=None,
-            **_frame(request, session, user, language),
+            active="console",
         )
     return render(
         request,

@@ -32,8 +32,8 @@ from civicdesk.web.lookups import (
     route_targets,
 )
 from civicdesk.web.rendering import almaty_time, page_language, render, secure, templates
-from civicdesk.web.staff_auth import StaffUserDep, form_csrf
-from civicdesk.web.texts import t
+from civicdesk.web.staff_auth import StaffUserDep
+from civicdesk.web.staff_frame import staff_frame
 from core.api_deps import DbSession
 from core.clock import now
 from core.errors import PermissionDenied, ValidationFailed
@@ -226,16 +226,7 @@ class _Url:
 
 
 def _frame(request: Request, session: Session, user: StaffUser, language: str) -> dict[str, Any]:
-    """What the staff layout needs on every page (as on the appeal pages)."""
-    organization = None
-    if user.organization_id is not None:
-        organization = reference(session, language).organizations.get(user.organization_id)
-    return {
-        "user": user,
-        "user_role": t(f"role.{user.role.value}", language),
-        "user_organization": organization,
-        "csrf": form_csrf(request),
-    }
+    return staff_frame(request, session, user, language)
 
 
 def _page_number(value: str) -> int:

@@ -18,8 +18,8 @@ from civicdesk.web.lookups import category_names, organization_names, staff_name
 from civicdesk.web.presenters import sla_steps
 from civicdesk.web.rendering import page_language, redirect, render, templates
 from civicdesk.web.sla_texts import SLA_TEXTS, st
-from civicdesk.web.staff_auth import StaffUserDep, csrf_ok, form_csrf
-from civicdesk.web.texts import t
+from civicdesk.web.staff_auth import StaffUserDep, csrf_ok
+from civicdesk.web.staff_frame import staff_error_page, staff_frame
 from core.api_deps import DbSession
 from core.clock import ALMATY, now
 from core.errors import DomainError, NotFound, ValidationFailed
@@ -48,16 +48,7 @@ templates.env.globals.update(sla_steps=sla_steps, sla_text=st, sla_return_reason
 
 
 def _frame(request: Request, session: Session, user: StaffUser, language: str) -> dict[str, Any]:
-    organization = None
-    if user.organization_id is not None:
-        organization = organization_names(session, language).get(user.organization_id)
-    return {
-        "user": user,
-        "user_role": t(f"role.{user.role.value}", language),
-        "user_organization": organization,
-        "csrf": form_csrf(request),
-        "sla_t": partial(st, language),
-    }
+    return staff_frame(request, session, user, language, sla_t=partial(st, language))
 
 
 def _appeal(session: Session, user: StaffUser, appeal_id: str) -> Appeal | None:
@@ -153,16 +144,17 @@ def _until(value: str) -> datetime:
 
 
 def _not_found(request: Request, session: Session, user: StaffUser, language: str) -> Response:
-    return render(
-        request,
-        "staff/error.html",
-        language=language,
-        status_code=404,
-        private=True,
+    return staff_error_page(
+        request, session, user, language=language, status_code=404,
         message_key="staff_error.not_found",
-        message=None,
-        **_frame(request, session, user, language),
-    )
+    )  # fmt: skip
+
+
+def _bad_form_token(request: Request, session: Session, user: StaffUser, language: str) -> Response:
+    return staff_error_page(
+        request, session, user, language=language, status_code=403,
+        message_key="staff_error.csrf",
+    )  # fmt: skip
 
 
 @router.get("/staff/appeals/{appeal_id}/sla", name="staff_sla_panel")
@@ -195,16 +187,7 @@ def sla_action(
     if appeal is None or action not in ACTIONS:
         return _not_found(request, session, user, language)
     if not csrf_ok(request, csrf):
-        return render(
-            request,
-            "staff/error.html",
-            language=language,
-            status_code=403,
-            private=True,
-            message_key="staff_error.csrf",
-            message=None,
-            **_frame(request, session, user, language),
-        )
+        return _bad_form_token(request, session, user, language)
     try:
         if action == "pause":
             sla_actions.pause_clock(
@@ -278,16 +261,7 @@ def inbox_read(
 ) -> Response:
     language = page_language(request)
     if not csrf_ok(request, csrf):
-        return render(
-            request,
-            "staff/error.html",
-            language=language,
-            status_code=403,
-            private=True,
-            message_key="staff_error.csrf",
-            message=None,
-            **_frame(request, session, user, language),
-        )
+        return _bad_form_token(request, session, user, language)
     workflow.mark_read(session, user=user, notification_id=notification_id)
     return redirect(INBOX_PATH, private=True)
 

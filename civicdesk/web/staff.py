@@ -31,7 +31,8 @@ from civicdesk.web.presenters import (
 )
 from civicdesk.web.rendering import page_language, redirect, render
 from civicdesk.web.routing_panel import routing_panel
-from civicdesk.web.staff_auth import HOME_PATH, StaffUserDep, csrf_ok, form_csrf
+from civicdesk.web.staff_auth import HOME_PATH, StaffUserDep, csrf_ok
+from civicdesk.web.staff_frame import staff_error_page, staff_frame
 from civicdesk.web.texts import has, t
 from core.api_deps import DbSession
 from core.clock import ALMATY, local, now
@@ -93,40 +94,6 @@ def parse_new_due(value: str) -> datetime | None:
     except ValueError:
         raise ValidationFailed("the new due date must be YYYY-MM-DD", code="bad_date") from None
     return datetime.combine(day, EXTENSION_END_OF_DAY, tzinfo=ALMATY)
-
-
-def _frame(request: Request, session: Session, user: StaffUser, language: str) -> dict[str, Any]:
-    """What the staff layout needs on every page."""
-    organization = None
-    if user.organization_id is not None:
-        organization = organization_names(session, language).get(user.organization_id)
-    return {
-        "user": user,
-        "user_role": t(f"role.{user.role.value}", language),
-        "user_organization": organization,
-        "csrf": form_csrf(request),
-    }
-
-
-def _error_page(
-    request: Request,
-    session: Session,
-    user: StaffUser,
-    *,
-    language: str,
-    status_code: int,
-    message_key: str,
-) -> Response:
-    return render(
-        request,
-        "staff/error.html",
-        language=language,
-        status_code=status_code,
-        private=True,
-        message_key=message_key,
-        message=None,
-        **_frame(request, session, user, language),
-    )
 
 
 @router.get("/staff", name="staff_home")
@@ -191,7 +158,7 @@ def appeal_list(
             else set()
         ),
         flash=f"done.{done}" if done in ACTIONS else None,
-        **_frame(request, session, user, language),
+        **staff_frame(request, session, user, language),
     )
 
 
@@ -270,7 +237,7 @@ def _detail_page(
         **co_executor_context,
         **routing_panel(session, appeal, language=language, actions=names),
         **category_panel(session, user, appeal, language=language),
-        **_frame(request, session, user, language),
+        **staff_frame(request, session, user, language),
     )
 
 
@@ -348,7 +315,7 @@ def appeal_page(
     language = page_language(request)
     appeal = _appeal_or_none(session, user, appeal_id)
     if appeal is None:
-        return _error_page(
+        return staff_error_page(
             request,
             session,
             user,
@@ -378,7 +345,7 @@ def appeal_action(
     """Run one named action from its form; the service checks role, organization and status."""
     language = page_language(request)
     if not csrf_ok(request, csrf):
-        return _error_page(
+        return staff_error_page(
             request,
             session,
             user,
@@ -388,7 +355,7 @@ def appeal_action(
         )
     appeal = _appeal_or_none(session, user, appeal_id)
     if appeal is None:
-        return _error_page(
+        return staff_error_page(
             request,
             session,
             user,
@@ -413,7 +380,7 @@ def appeal_action(
         session.rollback()
         reloaded = _appeal_or_none(session, user, appeal_id)
         if reloaded is None:
-            return _error_page(
+            return staff_error_page(
                 request,
                 session,
                 user,
@@ -462,7 +429,7 @@ def _co_executor_form(
     """One co-executor form post: the CSRF check, the appeal, the service, then back to it."""
     language = page_language(request)
     if not csrf_ok(request, csrf):
-        return _error_page(
+        return staff_error_page(
             request,
             session,
             user,
@@ -472,7 +439,7 @@ def _co_executor_form(
         )
     appeal = _appeal_or_none(session, user, appeal_id)
     if appeal is None:
-        return _error_page(
+        return staff_error_page(
             request,
             session,
             user,
@@ -486,7 +453,7 @@ def _co_executor_form(
         session.rollback()
         reloaded = _appeal_or_none(session, user, appeal_id)
         if reloaded is None:
-            return _error_page(
+            return staff_error_page(
                 request,
                 session,
                 user,

@@ -13,8 +13,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from civicdesk.web.rendering import page_language, redirect
-from civicdesk.web.staff import _appeal_or_none, _detail_page, _error_page
+from civicdesk.web.staff import _appeal_or_none, _detail_page
 from civicdesk.web.staff_auth import StaffUserDep, csrf_ok
+from civicdesk.web.staff_frame import staff_error_page
 from core.api_deps import DbSession
 from core.errors import DomainError, ValidationFailed
 from intake import corrections
@@ -34,13 +35,13 @@ def change_category(
     """Change or confirm the category from the appeal page, then back to it."""
     language = page_language(request)
     if not csrf_ok(request, csrf):
-        return _error_page(
+        return staff_error_page(
             request, session, user, language=language, status_code=403,
             message_key="staff_error.csrf",
         )  # fmt: skip
     appeal = _appeal_or_none(session, user, appeal_id)
     if appeal is None:
-        return _error_page(
+        return staff_error_page(
             request, session, user, language=language, status_code=404,
             message_key="staff_error.not_found",
         )  # fmt: skip
@@ -58,7 +59,7 @@ def change_category(
         session.rollback()  # nothing of a refused change may be committed
         reloaded = _appeal_or_none(session, user, appeal_id)
         if reloaded is None:
-            return _error_page(
+            return staff_error_page(
                 request, session, user, language=language, status_code=404,
                 message_key="staff_error.not_found",
             )  # fmt: skip

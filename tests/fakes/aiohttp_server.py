@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from abc import ABC, abstractmethod
 from typing import Self
 
 from aiohttp import web
 
 
-class LocalAiohttpServer:
+class LocalAiohttpServer(ABC):
     """Subclasses add their routes in ``_setup``; ``start``/``stop`` or ``with`` run it."""
 
     thread_name = "fake-http"
@@ -20,9 +21,9 @@ class LocalAiohttpServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
+    @abstractmethod
     def _setup(self, app: web.Application) -> None:
         """Add the routes (runs on the server's loop, before it listens)."""
-        raise NotImplementedError
 
     def start(self) -> Self:
         ready = threading.Event()
