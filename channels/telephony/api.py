@@ -12,10 +12,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import case, func, select
 
 from channels.telephony import metrics, originate, service
-from channels.telephony.models import Call, MissedRing, OperatorRating
+from channels.telephony.models import Call
 from core.api_deps import CurrentUser, DbSession
 from core.clock import now
 from core.errors import NotFound, PermissionDenied
@@ -171,16 +170,13 @@ def current_call(session: DbSession, user: CurrentUser) -> CallOut | None:
 @router.get("/calls/{call_id}", response_model=CallOut)
 def get_call(call_id: int, session: DbSession, user: CurrentUser) -> CallOut:
     call = _visible_call(session, user, call_id)
-    rating = session.scalar(select(OperatorRating.score).where(OperatorRating.call_id == call.id))
-    missed = session.scalar(
-        select(func.count()).select_from(MissedRing).where(MissedRing.call_id == call.id)
-    )
+    rating, missed = service.rating_and_missed_rings(session, call.id)
     return _view(
         call,
         user,
         appeal_ids=service.appeals_of_call(session, call.id),
         rating=rating,
-        missed_rings=int(missed or 0),
+        missed_rings=missed,
     )
 
 
@@ -274,26 +270,5 @@ def operator_ratings(
     _guard(user)
     end = end or now()
     start = start or end - timedelta(days=30)
-    satisfied = func.sum(case((OperatorRating.score >= 4, 1), else_=0))
-    query = (
-        select(
-            OperatorRating.operator_id,
-            func.count(),
-            func.avg(OperatorRating.score),
-            satisfied,
-        )
-        .where(OperatorRating.at >= start, OperatorRating.at < end)
-        .group_by(OperatorRating.operator_id)
-        .order_by(OperatorRating.operator_id)
-    )
-    if user.role not in ALL_CALLS:
-        query = query.where(OperatorRating.operator_id == user.id)
-    return [
-        {
-            "operator_id": operator_id,
-            "ratings": int(count),
-            "average": round(float(average), 2),
-            "satisfaction_index": round(100 * int(happy or 0) / int(count), 1),
-        }
-        for operator_id, count, average, happy in session.execute(query).all()
-    ]
+    mine = None if user.role in ALL_CALLS else user.id
+    return metrics.operator_ratings(session, start=start, end=end, operator_id=mine)

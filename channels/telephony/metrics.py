@@ -290,19 +290,33 @@ def operator_stats(
     for operator, count in session.execute(missed):
         if operator is not None:
             line(operator)["missed_rings"] = int(count)
+    for rating in operator_ratings(session, start=start, end=end, operator_id=operator_id):
+        line(rating["operator_id"]).update(rating)
+    return [rows[key] for key in sorted(rows)]
+
+
+def operator_ratings(
+    session: Session, *, start: datetime, end: datetime, operator_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Per rated operator over a period: IVR ratings, their average and the satisfaction
+    index (ratings of 4 and 5 / all ratings × 100), by operator id."""
     satisfied = func.sum(case((OperatorRating.score >= 4, 1), else_=0))
     rated = (
         select(OperatorRating.operator_id, func.count(), func.avg(OperatorRating.score), satisfied)
         .where(
             OperatorRating.at >= start,
             OperatorRating.at < end,
-            *([OperatorRating.operator_id == operator_id] if only else []),
+            *([OperatorRating.operator_id == operator_id] if operator_id is not None else []),
         )
         .group_by(OperatorRating.operator_id)
+        .order_by(OperatorRating.operator_id)
     )
-    for operator, count, average, happy in session.execute(rated):
-        entry = line(int(operator))
-        entry["ratings"] = int(count)
-        entry["average"] = round(float(average), 2)
-        entry["satisfaction_index"] = round(100 * int(happy or 0) / int(count), 1)
-    return [rows[key] for key in sorted(rows)]
+    return [
+        {
+            "operator_id": int(operator),
+            "ratings": int(count),
+            "average": round(float(average), 2),
+            "satisfaction_index": round(100 * int(happy or 0) / int(count), 1),
+        }
+        for operator, count, average, happy in session.execute(rated)
+    ]

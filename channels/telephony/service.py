@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from channels.telephony.events import (
@@ -479,6 +479,15 @@ def appeals_of_call(session: Session, call_id: int) -> list[int]:
             .order_by(CallAppeal.appeal_id)
         )
     )
+
+
+def rating_and_missed_rings(session: Session, call_id: int) -> tuple[int | None, int]:
+    """The caller's IVR rating of the call (None if not rated) and the rings it missed."""
+    rating = session.scalar(select(OperatorRating.score).where(OperatorRating.call_id == call_id))
+    missed = session.scalar(
+        select(func.count()).select_from(MissedRing).where(MissedRing.call_id == call_id)
+    )
+    return rating, int(missed or 0)
 
 
 def current_call_of(
