@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/nlp.py
 	$(BIN)/python bench/nlp_pipeline.py
+	$(BIN)/python bench/nlp_language.py --json
 	$(BIN)/python bench/sla_sweep.py
 	$(BIN)/python bench/sla_board.py --reuse
 	$(BIN)/python bench/bots.py
