@@ -51,8 +51,8 @@ def jpeg(n: int, kb: int) -> bytes:
 
 def seed(fake: Any, *, photos: int, kb: int, run: int) -> list[int]:
     """Appeals with one photo each; the fake serves the bytes. Returns bot_media ids."""
+    from appeals.models import Channel
     from channels.models import BotMedia
-    from intake.models import Channel
     from intake.schemas import CitizenContact, IncomingContact
     from intake.service import submit
 

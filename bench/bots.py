@@ -79,8 +79,8 @@ def redis_available() -> bool:
 
 def counts() -> tuple[int, int]:
     """Telegram appeals stored, and receipt notifications queued for them (any state)."""
+    from appeals.models import Appeal, Channel
     from channels.notification_models import Notification, NotificationKind
-    from intake.models import Appeal, Channel
 
     with db.transaction() as session:
         stored = session.scalar(

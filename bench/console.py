@@ -58,12 +58,12 @@ def _percentile(values: list[float], share: float) -> float:
 
 def _prepare(settings: Settings) -> tuple[int, int, str]:
     """An operator, a caller with three appeals, and a call connected to the operator."""
+    from appeals.models import Channel
     from channels.telephony.models import Call, CallState
     from civicdesk.bootstrap import load_all_reference
     from core.models import Role
     from core.security import create_staff_user
     from intake import pipeline
-    from intake.models import Channel
     from intake.schemas import CitizenContact, IncomingContact
     from intake.service import submit
 

@@ -240,7 +240,7 @@ def main() -> int:
 def _last_prefix(settings: Settings) -> str:
     from sqlalchemy import select
 
-    from intake.models import Appeal
+    from appeals.models import Appeal
 
     with db.session_factory()() as session:
         last = session.scalar(select(Appeal.external_id).order_by(Appeal.id.desc()).limit(1))

@@ -60,8 +60,10 @@ def corpus_figures() -> dict[str, object]:
     for row in rows:
         language, reply = languages(row.text)
         if row.language == "kk":
-            way = "latin" if "latin" in row.variant else (
-                "ru_keyboard" if "ru_keyboard" in row.variant else "kazakh_letters"
+            way = (
+                "latin"
+                if "latin" in row.variant
+                else ("ru_keyboard" if "ru_keyboard" in row.variant else "kazakh_letters")
             )
             key = f"kk/{way}"
         else:
@@ -73,9 +75,7 @@ def corpus_figures() -> dict[str, object]:
         reply_truth = "ru" if truth == "ru" else "kk"
         figures[key] = {
             "language": _share(sum(found == truth for _, found, _ in members), len(members)),
-            "reply": _share(
-                sum(reply == reply_truth for *_, reply in members), len(members)
-            )
+            "reply": _share(sum(reply == reply_truth for *_, reply in members), len(members))
             if truth != "mixed"
             else None,
             "found": dict(Counter(found for _, found, _ in members)),

@@ -62,7 +62,7 @@ def schema_url(schema: str) -> str:
 
 def make_appeals(count: int) -> list[int]:
     """Telegram appeals, registered by the pipeline (their receipts: no transport yet)."""
-    from intake.models import Channel
+    from appeals.models import Channel
     from intake.schemas import CitizenContact, IncomingContact
     from intake.service import submit
 

@@ -9,7 +9,7 @@ appeal each (about 60%) and a tail of frequent applicants who write again about
 their own address; texts from data/sample_appeals.yaml with places from
 data/districts.yaml and street addresses. Then inserts ``--lookups`` new appeals
 after the history (some by known applicants, some at busy places) and times
-``intake.repeats.find_matches`` for each: the per-appeal lookup the pipeline
+``intake.repeats.linking.find_matches`` for each: the per-appeal lookup the pipeline
 does (the citizen's group, two indexed candidate queries, the comparison).
 Prints JSON: ``p50_ms``, ``p95_ms``, ``p99_ms`` (target: p95 under 5 ms),
 ``history``, ``lookups``, ``repeats_found``, ``duplicates_found``, load time.
@@ -39,7 +39,7 @@ from sqlalchemy import text
 from core import db
 from core.migrate import upgrade
 from core.settings import Settings, override_settings
-from intake.matching import match_keys
+from intake.repeats.matching import match_keys
 
 ADMIN_URL = os.environ.get(
     "CIVICDESK_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -300,7 +300,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def time_lookups(ids: list[int]) -> tuple[list[float], int, int]:
-    from intake.repeats import find_matches
+    from intake.repeats.linking import find_matches
 
     timings: list[float] = []
     repeats = duplicates = 0

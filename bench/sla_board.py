@@ -17,7 +17,7 @@ one ``INSERT … SELECT generate_series`` per chunk, all in SQL:
 ``--reuse`` keeps a loaded schema between runs (it is reloaded if the count differs);
 ``--drop`` drops it and exits. Then it times, ``--runs`` times each (default 30):
 
-- the board's queries (``intake.board``: the grouped aggregate with its labels, the
+- the board's queries (``sla.board``: the grouped aggregate with its labels, the
   drill-down list with its count, the review queue) for several filter combinations, as
   an inspector and as an executor;
 - the whole page (``GET /staff/board…`` through the app with a signed-in inspector's
@@ -315,8 +315,8 @@ def _stats(samples: list[float]) -> dict[str, float]:
 
 
 def measure_queries(runs: int) -> tuple[dict[str, Any], list[float]]:
-    from intake import board
-    from intake.board import BoardFilters, Bucket, GroupBy
+    from sla import board
+    from sla.board import BoardFilters, Bucket, GroupBy
 
     with db.transaction() as session:
         inspector = session.scalar(select(StaffUser).where(StaffUser.username == INSPECTOR))

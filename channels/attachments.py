@@ -20,12 +20,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import OPEN_STATUSES
+from appeals.models import Appeal
 from channels.portal_models import Attachment
 from core.db import dialect_insert, table_of
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from core.settings import Settings, get_settings
-from intake.lifecycle import OPEN_STATUSES
-from intake.models import Appeal
 
 EXTENSIONS = {
     "image/jpeg": "jpg",

@@ -27,6 +27,8 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import Status, status_label
+from appeals.models import Appeal, Channel, Citizen
 from channels import contacts
 from channels.bot_state import State, StateStore
 from channels.conversation_texts import t
@@ -38,8 +40,6 @@ from core.clock import local, now
 from core.errors import Conflict, DomainError, ValidationFailed
 from core.phones import normalize_phone
 from core.settings import get_settings
-from intake.lifecycle import Status, status_label
-from intake.models import Appeal, Channel, Citizen
 from intake.schemas import CitizenContact, IncomingContact
 from intake.service import SubmitResult, submit
 from nlp import not_appeal

@@ -12,6 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from appeals import actions
+from appeals.lifecycle import ANSWER_VISIBLE
+from appeals.models import Appeal
 from channels import notifications
 from channels.notification_models import NotificationKind
 from channels.notification_order import rating_requests_after
@@ -19,9 +22,6 @@ from channels.rate_limit import limiter
 from channels.senders import ChannelSender, DeliveryError
 from core import db, events, jobs
 from core.settings import get_settings
-from intake import actions
-from intake.lifecycle import ANSWER_VISIBLE
-from intake.models import Appeal
 from ratings import answers
 from ratings.models import AnswerRating
 

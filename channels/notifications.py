@@ -31,6 +31,8 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import ANSWER_VISIBLE, Status, status_label
+from appeals.models import Appeal, Citizen
 from channels import notification_texts as texts
 from channels.contacts import address_for_citizen
 from channels.models import BotContact
@@ -41,8 +43,6 @@ from core import events, jobs
 from core.clock import local, now
 from core.db import dialect_insert, table_of
 from core.settings import Settings, get_settings
-from intake.lifecycle import ANSWER_VISIBLE, Status, status_label
-from intake.models import Appeal, Citizen
 
 log = logging.getLogger(__name__)
 DELIVER_JOB = "channels.jobs.deliver"

@@ -29,15 +29,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals import access
+from appeals.lifecycle import ANSWER_VISIBLE, Status
+from appeals.models import Appeal, Channel
+from appeals.schemas import Language
 from channels.attachments import attachments_of
 from channels.portal_models import Attachment, PortalTokenAppeal
 from core.db import dialect_insert, table_of
 from core.errors import NotAuthenticated, PermissionDenied, ValidationFailed
 from core.settings import get_settings
 from intake import service
-from intake.lifecycle import ANSWER_VISIBLE, Status
-from intake.models import Appeal, Channel
-from intake.schemas import CitizenContact, IncomingContact, Language
+from intake.schemas import CitizenContact, IncomingContact
 from intake.views import public_view
 from ratings import answers
 from ratings.models import AnswerRating
@@ -247,7 +249,7 @@ def appeal_view(session: Session, appeal: Appeal, language: str) -> PortalAppeal
 
 
 def track(session: Session, *, tracking_number: str, language: str) -> PortalAppealView:
-    return appeal_view(session, service.get_by_tracking_number(session, tracking_number), language)
+    return appeal_view(session, access.get_by_tracking_number(session, tracking_number), language)
 
 
 def rate(
@@ -261,7 +263,7 @@ def rate(
 ) -> PortalAppealView:
     """The citizen who filed the appeal rates its answer (``require_citizen``): anyone with
     the tracking number may read the answer, but a rating speaks for the citizen."""
-    appeal = service.get_by_tracking_number(session, tracking_number)
+    appeal = access.get_by_tracking_number(session, tracking_number)
     require_citizen(session, appeal, citizen_token=citizen_token, idempotency_key=idempotency_key)
     answers.rate_answer(
         session,

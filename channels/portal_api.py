@@ -16,6 +16,7 @@ from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFil
 from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 
+from appeals import access
 from channels import attachments, portal
 from channels.portal import (
     AttachmentView,
@@ -27,7 +28,6 @@ from channels.portal import (
 from core.api_deps import CurrentUser, DbSession
 from core.errors import DomainError
 from core.settings import get_settings
-from intake import service
 
 router = APIRouter(prefix="/api/v1/portal", tags=["portal and mobile app"])
 staff_router = APIRouter(prefix="/api/v1/appeals", tags=["appeals"])
@@ -140,7 +140,7 @@ def upload(
 
     Only the citizen who filed it, as for the rating; a request over the size limit is
     refused from its ``Content-Length`` (413 ``request_too_large``) before it is read."""
-    appeal = service.get_by_tracking_number(session, tracking_number)
+    appeal = access.get_by_tracking_number(session, tracking_number)
     portal.require_citizen(
         session, appeal, citizen_token=citizen_token, idempotency_key=idempotency_key
     )
@@ -160,7 +160,7 @@ def upload(
 @router.get("/appeals/{tracking_number}/attachments", response_model=list[AttachmentView])
 def list_attachments(tracking_number: str, session: DbSession) -> list[AttachmentView]:
     """What was attached (type, size, checksum); the files themselves are for staff only."""
-    appeal = service.get_by_tracking_number(session, tracking_number)
+    appeal = access.get_by_tracking_number(session, tracking_number)
     return [
         portal.attachment_view(item)
         for item in attachments.attachments_of(session, appeal_id=appeal.id)
@@ -183,7 +183,7 @@ def attachment_content(
     appeal_id: int, attachment_id: int, session: DbSession, user: CurrentUser
 ) -> FileResponse:
     """The file, for staff who may see the appeal (an executor: their organization's)."""
-    service.get_for_staff(session, user=user, appeal_id=appeal_id)
+    access.get_for_staff(session, user=user, appeal_id=appeal_id)
     item = attachments.get_attachment(session, appeal_id=appeal_id, attachment_id=attachment_id)
     extension = attachments.EXTENSIONS.get(item.content_type, "bin")
     return FileResponse(

@@ -11,6 +11,7 @@ from channels.bots_api import router as bots_router
 from channels.portal_api import router as portal_router
 from channels.portal_api import staff_router as attachments_staff_router
 from channels.telephony.api import router as callcenter_router
+from civicdesk.appeals_api import router as staff_appeals_router
 from civicdesk.errors import install_error_handlers
 from civicdesk.staff_api import router as staff_router
 from civicdesk.web.console import router as console_router
@@ -20,16 +21,16 @@ from core.api_deps import DbSession
 from core.auth_api import router as auth_router
 from core.settings import Settings, get_settings
 from intake.api import router as appeals_router
-from intake.board_api import router as sla_board_router
-from intake.coexecutors_api import router as coexecutors_router
 from intake.corrections_api import router as category_corrections_router
-from intake.identity_api import router as citizens_router
-from intake.links_api import router as links_router
-from intake.reorganization_api import router as reorganization_router
-from intake.routing_api import router as routing_help_router
-from intake.sla_api import router as sla_router
+from intake.repeats.identity_api import router as citizens_router
+from intake.repeats.links_api import router as links_router
+from routing.advice_api import router as routing_help_router
 from routing.api import router as reference_router
 from routing.api import rules_router
+from routing.coexecutors_api import router as coexecutors_router
+from routing.reorganization_api import router as reorganization_router
+from sla.api import router as sla_router
+from sla.board_api import router as sla_board_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,7 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(category_corrections_router)  # nlp corrections (issue 4B)
     app.include_router(links_router)
     app.include_router(citizens_router)
-    app.include_router(appeals_router)
+    app.include_router(appeals_router)  # submit and track
+    app.include_router(staff_appeals_router)  # the staff's list, one appeal, actions
     app.include_router(reference_router)
     app.include_router(rules_router)
     app.include_router(reorganization_router)

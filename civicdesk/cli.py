@@ -100,13 +100,13 @@ def _reorganize(args: argparse.Namespace) -> int:
 
 
 def _repeats_eval(args: argparse.Namespace) -> int:
-    from intake.matching_eval import main as evaluate
+    from intake.repeats.matching_eval import main as evaluate
 
     return evaluate(list(args.rest))
 
 
 def _route(args: argparse.Namespace) -> int:
-    from intake.routing_advice import advise
+    from routing.advice import advise
 
     db.configure(get_settings())
     with db.session_factory()() as session:

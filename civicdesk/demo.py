@@ -20,10 +20,10 @@ from uuid import uuid4
 import yaml
 from sqlalchemy import func, select
 
+from appeals.lifecycle import Status
+from appeals.models import Appeal, Channel
 from core import db
 from core.settings import Settings
-from intake.lifecycle import Status
-from intake.models import Appeal, Channel
 from intake.schemas import CitizenContact, IncomingContact
 from intake.service import submit
 from routing.models import District, Organization

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 def apply_due_reorganizations() -> int:
     """Reorganizations whose effective date has come are applied by the worker, not by hand."""
-    from intake.reorganization_apply import apply_due_changes
+    from routing.reorganization_apply import apply_due_changes
 
     with db.transaction() as session:
         return len(apply_due_changes(session, today=local(now()).date()))

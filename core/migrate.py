@@ -13,7 +13,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MODEL_MODULES = (
     "core.models",
     "routing.models",
-    "intake.models",
+    "appeals.models",
     "intake.nlp_models",  # classifications and operators' category corrections (issue 4B)
     "channels.models",  # bot contacts, processed inbound, media refs (issue 7A)
     "channels.telephony.models",
@@ -21,7 +21,7 @@ MODEL_MODULES = (
     "channels.notification_models",  # outbound notifications (issue 7B)
     "channels.portal_models",  # attachments, citizen tokens (issue 7B)
     "sla.models",
-    "intake.board_models",  # the SLA board's partial indexes on appeals (issue 6)
+    "sla.board_models",  # the SLA board's partial indexes on appeals (issue 6)
 )
 
 

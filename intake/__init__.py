@@ -1,1 +1,2 @@
-"""Intake: citizens and appeals, the one ``submit()`` every channel calls, and the pipeline."""
+"""Intake: the one ``submit()`` every channel calls, the pipeline, identity and repeats,
+and operators' corrections as training data."""

@@ -19,13 +19,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import Status
+from appeals.models import Appeal
 from core.clock import local, now
 from core.errors import PermissionDenied, ValidationFailed
 from core.models import Role, StaffUser
-from intake import actions
-from intake.lifecycle import Status
-from intake.models import Appeal
 from intake.nlp_models import CategoryCorrection
+from routing import forwarding
 from routing.models import Category
 from routing.service import routing_table
 
@@ -84,7 +84,7 @@ def correct_category(
         )
         verb = "confirmed" if correction.confirms else "corrected to"
         if decision.routed and decision.organization_id is not None:
-            actions.route(
+            forwarding.route(
                 session,
                 appeal,
                 user=user,

@@ -10,8 +10,9 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from appeals import access
 from core.api_deps import CurrentUser, DbSession
-from intake import corrections, service
+from intake import corrections
 
 router = APIRouter(prefix="/api/v1/appeals/{appeal_id}/category", tags=["nlp"])
 
@@ -30,7 +31,7 @@ def change_category(
 ) -> dict[str, Any]:
     """Change the category, or confirm the guessed one (the same code); either is kept as
     training data for the next model."""
-    appeal = service.get_for_staff(session, user=user, appeal_id=appeal_id)
+    appeal = access.get_for_staff(session, user=user, appeal_id=appeal_id)
     correction = corrections.correct_category(
         session,
         appeal,
@@ -54,7 +55,7 @@ def change_category(
 @router.get("/corrections")
 def list_corrections(appeal_id: int, session: DbSession, user: CurrentUser) -> list[dict[str, Any]]:
     """Who changed this appeal's category, when, from what to what (no text: it is personal)."""
-    service.get_for_staff(session, user=user, appeal_id=appeal_id)
+    access.get_for_staff(session, user=user, appeal_id=appeal_id)
     return [
         {
             "from_category": row.from_category,

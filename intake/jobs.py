@@ -8,11 +8,11 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import Status
+from appeals.models import Appeal
 from core import db, jobs
 from core.clock import now
 from core.settings import get_settings
-from intake.lifecycle import Status
-from intake.models import Appeal
 from intake.pipeline import DEFAULT_BATCH, process_batch
 
 PIPELINE_JOB = "intake.jobs.process_pending"

@@ -1,5 +1,5 @@
 """The pipeline: nlp annotates, the anonymity rule, sla registers, routing assigns, and an
-urgent appeal puts an immediate notice in the staff inbox (``intake.urgent_notice``).
+urgent appeal puts an immediate notice in the staff inbox (``sla.urgent``).
 
 The topic classifier runs once per batch (one ``predict()`` call); a topic less
 sure than ``routing_min_confidence``, or a text that is no appeal at all (a
@@ -22,20 +22,20 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import Status
+from appeals.models import Appeal
+from appeals.transitions import SystemOutcome, apply_system_outcomes
 from core.clock import local, now
 from core.db import table_of
 from core.settings import get_settings
-from intake.actions import SystemOutcome, apply_system_outcomes
-from intake.lifecycle import Status
-from intake.matching import match_keys
-from intake.models import Appeal
 from intake.nlp_models import AppealClassification
-from intake.repeats import link_appeals
-from intake.urgent_notice import notify_urgent
+from intake.repeats.linking import link_appeals
+from intake.repeats.matching import match_keys
 from nlp.annotate import Annotation, Lexicon, annotate, annotate_batch, load_lexicon
 from routing.service import RoutingTable, routing_table
 from sla.policy import DeadlinePolicy
 from sla.service import deadline_policy, internal_target_due
+from sla.urgent import notify_urgent
 
 DEFAULT_BATCH = 200
 ANONYMOUS_NOTE = (

@@ -16,8 +16,8 @@ from typing import Any, Literal
 from sqlalchemy import Table, bindparam, cast, func, insert, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from appeals.models import Appeal, AppealStatusChange, Citizen
 from core.db import dialect_insert, table_of
-from intake.models import Appeal, AppealStatusChange, Citizen
 
 CitizenKey = Literal["phone", "telegram", "new"]
 CITIZEN_COLUMNS = (

@@ -236,8 +236,10 @@ _warned: set[str] = set()
 def _warn_fallback(error: Exception) -> None:
     """Say loudly, once per process and cause, that topics now come from keywords. The
     message names the cause (a model path, a missing extra), never a text of an appeal."""
-    cause = f"{error.__class__.__name__}: {error}" if isinstance(error, ModelError) else (
-        error.__class__.__name__
+    cause = (
+        f"{error.__class__.__name__}: {error}"
+        if isinstance(error, ModelError)
+        else (error.__class__.__name__)
     )
     if cause in _warned:
         return

@@ -248,9 +248,7 @@ class TfidfLinearClassifier:
     def __init__(self, **options: object) -> None:
         unknown = set(options) - set(self.option_defaults)
         if unknown:
-            raise ModelError(
-                f"unknown {self.engine_name} option(s): {', '.join(sorted(unknown))}"
-            )
+            raise ModelError(f"unknown {self.engine_name} option(s): {', '.join(sorted(unknown))}")
         self.options: dict[str, Any] = {**self.option_defaults, **options}
         self.options["word_ngrams"] = tuple(int(n) for n in self.options["word_ngrams"])
         self.options["char_ngrams"] = tuple(int(n) for n in self.options["char_ngrams"])

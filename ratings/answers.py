@@ -29,7 +29,7 @@ _appeals = table(
     column("answered_at", UTCDateTime()),
     column("organization_id", Integer),
 )
-#: Statuses whose answer the citizen has received (intake.lifecycle.ANSWER_VISIBLE).
+#: Statuses whose answer the citizen has received (appeals.lifecycle.ANSWER_VISIBLE).
 RATEABLE_STATUSES = ("closed", "quick_answered")
 SATISFIED_SCORES = (4, 5)
 

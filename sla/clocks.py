@@ -16,7 +16,7 @@ from core.clock import ALMATY
 from sla.policy import DeadlinePolicy
 
 #: Statuses in which the executor still owes the answer: the clock runs, reminders and
-#: escalation apply. Mirrors ``intake.lifecycle.OPEN_STATUSES`` (sla may not import intake;
+#: escalation apply. Mirrors ``appeals.lifecycle.OPEN_STATUSES`` (sla may not import intake;
 #: a test keeps the two equal).
 OPEN_STATUS_VALUES = (
     "received",

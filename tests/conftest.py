@@ -175,7 +175,7 @@ def make_user(session: Session) -> Callable[..., tuple[StaffUser, str]]:
 @pytest.fixture
 def submit_appeal(session: Session) -> Callable[..., Any]:
     """Submit through intake.submit() and commit (jobs inline: the pipeline runs at commit)."""
-    from intake.models import Appeal, Channel
+    from appeals.models import Appeal, Channel
     from intake.schemas import CitizenContact, IncomingContact
     from intake.service import submit
 

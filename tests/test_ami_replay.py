@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from appeals.models import Channel
 from channels.telephony import scenarios
 from channels.telephony.events import CallState, caller_number, interface_of, parse_block
 from channels.telephony.models import Call, MissedRing, OperatorRating, QueueMember
@@ -30,7 +31,6 @@ from channels.telephony.service import appeals_of_call, link_call_to_appeal
 from core import db
 from core.models import StaffUser
 from core.settings import Settings
-from intake.models import Channel
 from intake.schemas import CitizenContact
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "ami" / "sample_calls.log"

@@ -23,6 +23,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from appeals import actions
+from appeals.models import Appeal, Channel
 from channels import media as bot_media
 from channels import senders
 from channels.bot_state import MemoryStateStore
@@ -35,8 +37,6 @@ from core import db
 from core.clock import frozen, now
 from core.models import OutboxMessage
 from core.settings import Settings, override_settings
-from intake import actions
-from intake.models import Appeal, Channel
 from intake.schemas import CitizenContact
 
 APPEAL_TEXT = "Во дворе дома 12 на улице Жарокова прорвало трубу, вода течёт по тротуару"

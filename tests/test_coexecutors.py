@@ -13,14 +13,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals import access, actions, assignments
+from appeals.lifecycle import Status
+from appeals.models import Appeal, Assignment, AssignmentRole
+from civicdesk import appeal_actions
 from civicdesk.web.texts import t
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import StaffUser
-from intake import actions, coexecutors, service
-from intake.lifecycle import Status
-from intake.models import Appeal, Assignment, AssignmentRole
+from routing import coexecutors, forwarding
 from routing.models import Organization
 from routing.service import organization_by_code
+from sla import actions as sla_actions
 from tests.conftest import login
 
 WATER = "На улице Жандосова прорвало трубу водопровода, вода течёт по дороге уже сутки"
@@ -41,7 +44,7 @@ def place(session: Session, appeal: Appeal, code: str, admin: StaffUser) -> Appe
     """Make sure the appeal's lead is ``code``, whatever the classifier decided."""
     target = org(session, code)
     if appeal.organization_id != target.id:
-        actions.perform(
+        appeal_actions.perform(
             session, appeal, user=admin, action="route", organization_code=code, reason="setup"
         )
         session.commit()
@@ -105,7 +108,7 @@ def add_both(session: Session, appeal: Appeal, people: dict[str, StaffUser]) -> 
 
 
 def visible_ids(session: Session, user: StaffUser, **filters: Any) -> set[int]:
-    appeals, total = service.list_for_staff(session, user=user, limit=500, **filters)
+    appeals, total = access.list_for_staff(session, user=user, limit=500, **filters)
     assert total == len(appeals)
     return {appeal.id for appeal in appeals}
 
@@ -128,20 +131,20 @@ def test_two_co_executors_each_see_the_appeal_and_answer_only_their_part(
 
     for name in ("co1", "co2", "lead"):
         user = people[name]
-        assert service.can_view(user, appeal), name
-        assert service.get_for_staff(session, user=user, appeal_id=appeal.id).id == appeal.id
+        assert access.can_view(user, appeal), name
+        assert access.get_for_staff(session, user=user, appeal_id=appeal.id).id == appeal.id
         assert appeal.id in visible_ids(session, user), name
     assert appeal.id in visible_ids(session, people["co1"], statuses=[appeal.status])
     assert appeal.id not in visible_ids(session, people["co1"], statuses=[Status.CLOSED])
     # The lead-organization filter still belongs to the executor only.
     with pytest.raises(PermissionDenied):
-        service.list_for_staff(session, user=people["co1"], organization_id=org(session, LEAD).id)
-    assert not service.can_view(people["other"], appeal)
+        access.list_for_staff(session, user=people["co1"], organization_id=org(session, LEAD).id)
+    assert not access.can_view(people["other"], appeal)
     assert appeal.id not in visible_ids(session, people["other"])
     with pytest.raises(NotFound):
-        service.get_for_staff(session, user=people["other"], appeal_id=appeal.id)
+        access.get_for_staff(session, user=people["other"], appeal_id=appeal.id)
 
-    pending = coexecutors.pending_parts(session, appeal.id)
+    pending = assignments.pending_parts(session, appeal.id)
     assert [part.organization_id for part in pending] == [
         org(session, CO1).id,
         org(session, CO2).id,
@@ -160,16 +163,16 @@ def test_two_co_executors_each_see_the_appeal_and_answer_only_their_part(
     assert first.organization_id == org(session, CO1).id
     assert (first.answer_text, first.answered_by_id) == (ANSWER1, people["co1"].id)
     assert first.answered_at is not None
-    assert [p.organization_id for p in coexecutors.pending_parts(session, appeal.id)] == [
+    assert [p.organization_id for p in assignments.pending_parts(session, appeal.id)] == [
         org(session, CO2).id
     ]
     with pytest.raises(Conflict) as waiting:
-        coexecutors.require_parts_answered(session, appeal.id)
+        assignments.require_parts_answered(session, appeal.id)
     assert waiting.value.code == "co_executor_parts_pending"
 
     coexecutors.answer_part(session, appeal, user=people["co2"], text=ANSWER2)
-    assert coexecutors.pending_parts(session, appeal.id) == []
-    coexecutors.require_parts_answered(session, appeal.id)
+    assert assignments.pending_parts(session, appeal.id) == []
+    assignments.require_parts_answered(session, appeal.id)
     # A part may be revised until the lead answers.
     revised = coexecutors.answer_part(session, appeal, user=people["co1"], text=ANSWER1 + " Всё.")
     assert revised.id == first.id and revised.answer_text == ANSWER1 + " Всё."
@@ -191,7 +194,7 @@ def test_a_co_executor_cannot_take_the_leads_actions(
         ("send_back", {"reason": "не наша компетенция"}),
     ):
         with pytest.raises(PermissionDenied) as refused:
-            actions.perform(session, appeal, user=co1, action=action, **extra)
+            appeal_actions.perform(session, appeal, user=co1, action=action, **extra)
         assert refused.value.code == "other_organization", action
     # Nor manage the other co-executors.
     with pytest.raises(PermissionDenied) as refused:
@@ -280,7 +283,7 @@ def test_finished_appeals_take_no_co_executors(
     else:
         actions.accept(session, appeal, user=people["lead"])
         actions.answer(session, appeal, user=people["lead"], text="Трубу заменили 12 ноября.")
-        actions.close(session, appeal, user=people["inspector"])
+        sla_actions.close(session, appeal, user=people["inspector"])
     assert appeal.status.value == how
     with pytest.raises(Conflict) as refused:
         coexecutors.add_co_executor(
@@ -294,7 +297,7 @@ def test_an_unrouted_appeal_takes_no_co_executor(
 ) -> None:
     appeal = submit_appeal("Прошу разобраться с моим вопросом, он давно не решается никем")
     if appeal.organization_id is not None:
-        actions.send_back(session, appeal, user=admin, reason="для проверки разбора")
+        forwarding.send_back(session, appeal, user=admin, reason="для проверки разбора")
     assert appeal.organization_id is None
     with pytest.raises(Conflict) as refused:
         coexecutors.add_co_executor(
@@ -322,10 +325,10 @@ def test_parts_are_final_once_the_lead_answers(
             session, appeal, organization_id=org(session, CO1).id, by=people["lead"], reason="x"
         )
     # Returned for rework, the appeal is open again and so are the parts.
-    actions.return_for_rework(session, appeal, user=people["inspector"], reason="подробнее")
+    sla_actions.return_for_rework(session, appeal, user=people["inspector"], reason="подробнее")
     coexecutors.answer_part(session, appeal, user=people["co1"], text=ANSWER1 + " Подробно.")
     # The co-executors still see the appeal after it is answered.
-    assert service.can_view(people["co2"], appeal)
+    assert access.can_view(people["co2"], appeal)
 
 
 def test_answer_part_validation(
@@ -348,7 +351,7 @@ def test_answer_part_validation(
         session, appeal, user=admin, text=ANSWER2, organization_id=org(session, CO2).id
     )
     assert done.answered_by_id == admin.id
-    assert coexecutors.pending_parts(session, appeal.id)[0].organization_id == org(session, CO1).id
+    assert assignments.pending_parts(session, appeal.id)[0].organization_id == org(session, CO1).id
 
 
 def test_removing_a_co_executor(
@@ -378,15 +381,15 @@ def test_removing_a_co_executor(
         "pending",
     ]
     assert len(coexecutors.parts(session, appeal.id, include_removed=False)) == 1
-    assert [p.organization_id for p in coexecutors.pending_parts(session, appeal.id)] == [
+    assert [p.organization_id for p in assignments.pending_parts(session, appeal.id)] == [
         org(session, CO2).id
     ]
     assert ANSWER1 not in coexecutors.combined_answer(session, appeal)
     # A removed co-executor no longer sees the appeal, nor answers.
-    assert not service.can_view(people["co1"], appeal)
+    assert not access.can_view(people["co1"], appeal)
     assert appeal.id not in visible_ids(session, people["co1"])
     with pytest.raises(NotFound):
-        service.get_for_staff(session, user=people["co1"], appeal_id=appeal.id)
+        access.get_for_staff(session, user=people["co1"], appeal_id=appeal.id)
     with pytest.raises(PermissionDenied):
         coexecutors.answer_part(session, appeal, user=people["co1"], text=ANSWER1)
     with pytest.raises(NotFound):
@@ -398,7 +401,7 @@ def test_removing_a_co_executor(
         session, appeal, organization_id=co1_id, part=PART1, by=people["lead"]
     )
     assert again.id != removed.id and again.answer_text is None
-    assert service.can_view(people["co1"], appeal)
+    assert access.can_view(people["co1"], appeal)
     rows = session.scalars(select(Assignment).where(Assignment.appeal_id == appeal.id)).all()
     assert sum(1 for row in rows if row.organization_id == co1_id) == 2
 
@@ -409,7 +412,7 @@ def test_removing_a_co_executor(
 @pytest.fixture
 def api(client: Any) -> Any:
     """The client, with the co-executors router mounted if the app does not mount it yet."""
-    from intake.coexecutors_api import router
+    from routing.coexecutors_api import router
 
     app = client.app
     if not any(getattr(route, "path", "").endswith("/co-executors") for route in app.routes):
@@ -512,7 +515,7 @@ def test_the_api_end_to_end(
         item["organization_code"]: item["state"] for item in api.get(url, headers=lead).json()
     }
     assert states == {CO1: "answered", CO2: "pending"}
-    assert [p.organization_id for p in coexecutors.pending_parts(session, appeal.id)] == [
+    assert [p.organization_id for p in assignments.pending_parts(session, appeal.id)] == [
         org(session, CO2).id
     ]
 
@@ -528,7 +531,7 @@ def test_the_api_end_to_end(
     assert (gone.json()["state"], gone.json()["end_reason"]) == ("removed", "removed")
     assert api.get(url, headers=co2).status_code == 404
     assert [item["state"] for item in api.get(url, headers=co1).json()] == ["answered", "removed"]
-    assert coexecutors.pending_parts(session, appeal.id) == []
+    assert assignments.pending_parts(session, appeal.id) == []
 
 
 # --- the staff pages -----------------------------------------------------------------------

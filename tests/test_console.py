@@ -103,11 +103,12 @@ def test_console_is_for_operators_and_admins(client: Any, make_user: Any) -> Non
     assert t("console.heading", "kk") in kazakh.text
 
 
-# --- the caller card (intake.console) ------------------------------------------------------
+# --- the caller card (channels.telephony.console) ---------------------------------------
 
 
 def test_caller_card_follows_merged_records(session: Any, submit_appeal: Any) -> None:
-    from intake import console, identity
+    from channels.telephony import console
+    from intake.repeats import identity
     from intake.schemas import CitizenContact
 
     first = _citizen_with_open_appeal(submit_appeal)
@@ -144,7 +145,7 @@ def test_caller_card_follows_merged_records(session: Any, submit_appeal: Any) ->
 def test_repeat_hint_names_the_open_appeal_on_the_same_problem(
     session: Any, submit_appeal: Any
 ) -> None:
-    from intake import console
+    from channels.telephony import console
 
     earlier = _citizen_with_open_appeal(submit_appeal)
     card = console.caller_card(session, phone_e164=PHONE)
@@ -224,7 +225,7 @@ def test_citizen_history_lists_every_appeal(
 def test_suggest_returns_the_dry_run_and_needs_the_form_token(
     client: Any, session: Any, make_user: Any, submit_appeal: Any
 ) -> None:
-    from intake.routing_advice import advise
+    from routing.advice import advise
 
     earlier = _citizen_with_open_appeal(submit_appeal)
     operator, password = make_user("operator")
@@ -248,7 +249,7 @@ def test_suggest_returns_the_dry_run_and_needs_the_form_token(
 def test_suggest_without_javascript_fills_the_form_in(
     client: Any, session: Any, make_user: Any
 ) -> None:
-    from intake.routing_advice import advise
+    from routing.advice import advise
 
     operator, password = make_user("operator")
     call = _call(session, operator, phone="+77015550001")
@@ -269,8 +270,8 @@ def test_suggest_without_javascript_fills_the_form_in(
 def test_filing_from_a_call_links_it_and_a_double_click_files_once(
     client: Any, session: Any, make_user: Any
 ) -> None:
+    from appeals.models import Appeal, Channel
     from channels.telephony.service import appeals_of_call
-    from intake.models import Appeal, Channel
 
     operator, password = make_user("operator")
     call = _call(session, operator, phone="+77015550002")
@@ -311,7 +312,7 @@ def test_filing_from_a_call_links_it_and_a_double_click_files_once(
 def test_the_operators_organization_and_urgency_win(
     client: Any, session: Any, make_user: Any
 ) -> None:
-    from intake.models import Appeal
+    from appeals.models import Appeal
     from routing.service import organization_by_code
 
     operator, password = make_user("operator")
@@ -342,8 +343,8 @@ def test_the_operators_organization_and_urgency_win(
 
 
 def test_answered_on_the_spot_closes_the_contact(client: Any, session: Any, make_user: Any) -> None:
+    from appeals.models import Appeal
     from channels.telephony.service import appeals_of_call
-    from intake.models import Appeal
 
     operator, password = make_user("operator")
     call = _call(session, operator, phone="+77015550004")
@@ -373,7 +374,7 @@ def test_answered_on_the_spot_closes_the_contact(client: Any, session: Any, make
 
 
 def test_forms_without_a_valid_token_are_refused(client: Any, session: Any, make_user: Any) -> None:
-    from intake.models import Appeal
+    from appeals.models import Appeal
 
     operator, password = make_user("operator")
     _sign_in(client, operator, password)

@@ -28,9 +28,9 @@ SAID = (
 
 def _prepare(live: LiveServer) -> tuple[Any, str, str]:
     """An operator with a phone in the call center, and a caller with an open appeal."""
+    from appeals.models import Channel
     from core.models import StaffUser
     from intake import pipeline
-    from intake.models import Channel
     from intake.schemas import CitizenContact, IncomingContact
     from intake.service import submit
 
@@ -78,8 +78,8 @@ def test_agent_connect_pops_the_caller_up_and_the_operator_files_the_appeal(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
+    from appeals.models import Appeal
     from channels.telephony.models import Call
-    from intake.models import Appeal
 
     operator, password, earlier = _prepare(live)
     sign_in(browser, live, operator.username, password, "/staff/console")

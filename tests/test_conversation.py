@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from appeals import actions
+from appeals.models import Appeal, Channel, Citizen
 from channels import conversation
 from channels.bot_state import MemoryStateStore, RedisStateStore, StateStore
 from channels.conversation import Inbound, Outcome, process, small_talk
@@ -19,8 +21,6 @@ from channels.conversation_texts import TEXTS
 from channels.models import BotContact, BotMedia
 from core import db
 from core.settings import Settings
-from intake import actions
-from intake.models import Appeal, Channel, Citizen
 
 APPEAL_TEXT = "На улице Абая 52 третий день не горят фонари, во дворе очень темно"
 

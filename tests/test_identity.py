@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from appeals.models import Appeal, Channel, Citizen, CitizenMerge
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.models import StaffUser
-from intake import identity
-from intake.identity_api import router as identity_router
-from intake.models import Appeal, Channel, Citizen, CitizenMerge
+from intake.repeats import identity
+from intake.repeats.identity_api import router as identity_router
 from intake.schemas import CitizenContact
 from tests.conftest import login
 

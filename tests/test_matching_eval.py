@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from intake.matching import AppealFacts, MatchRules, compare
-from intake.matching_eval import DEFAULT_PAIRS, evaluate, load_pairs, main
-from intake.models import LinkKind
+from appeals.models import LinkKind
+from intake.repeats.matching import AppealFacts, MatchRules, compare
+from intake.repeats.matching_eval import DEFAULT_PAIRS, evaluate, load_pairs, main
 from nlp.annotate import normalize
 from nlp.places import extract_places
 

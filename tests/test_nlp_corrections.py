@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import Status
+from appeals.models import Appeal
+from channels.telephony import console
 from core.settings import Settings, override_settings
-from intake import console
 from intake.corrections import corrections_for_training
-from intake.lifecycle import Status
-from intake.models import Appeal
 from intake.nlp_models import AppealClassification, CategoryCorrection
 from tests.conftest import PASSWORD, hidden_field, login, staff_sign_in
 from tests.nlp_support import corpus_model_dir

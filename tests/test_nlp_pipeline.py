@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import Status
+from appeals.models import Appeal
 from core.settings import Settings, override_settings
-from intake.lifecycle import Status
-from intake.models import Appeal
 from intake.nlp_models import AppealClassification, CategoryCorrection
 from intake.nlp_training import train_project_model
 from nlp import annotate as annotate_module
@@ -98,7 +98,7 @@ def test_the_address_field_names_the_district(
 ) -> None:
     """A portal or console form has its own address field: the district comes from it when
     the text names no place (and wins over a place the text mentions in passing)."""
-    from intake.routing_advice import advise
+    from routing.advice import advise
 
     text = "Во дворе не вывозят мусор уже неделю, контейнеры переполнены"
     appeal = submit_appeal(text, address="мкр Самал-2, дом 5")

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import Status
 from core.settings import Settings, override_settings
-from intake.lifecycle import Status
-from intake.urgent_notice import TO_INSPECTORS, TO_ORGANIZATION, notify_urgent
 from sla.models import StaffNotification
+from sla.urgent import TO_INSPECTORS, TO_ORGANIZATION, notify_urgent
 from sla.workflow import inbox
 from tests.nlp_support import corpus_model_dir
 

@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy.orm import Session
 from test_notifications import FakeSender, rows, telegram, telegram_appeal, the
 
+from appeals import actions
+from appeals.lifecycle import Status
 from channels import jobs as channel_jobs
 from channels import senders
 from channels.notification_models import DeliveryState, Notification, NotificationKind
@@ -19,8 +21,6 @@ from channels.senders import DeliveryError
 from core.clock import frozen, now
 from core.models import Role
 from core.settings import Settings
-from intake import actions
-from intake.lifecycle import Status
 
 __all__ = ["telegram"]  # the fixture, shared with test_notifications
 
@@ -74,7 +74,7 @@ def test_the_answer_reaches_the_citizen_after_the_inspectors_review(
     """Executor answers → the inspector returns it → the executor answers again → the
     inspector accepts (CLOSED): the citizen gets the accepted answer, once, then the
     rating request; nothing while the answer is under review."""
-    from intake import sla_actions
+    from sla import actions as sla_actions
 
     appeal = telegram_appeal(submit_appeal)
     assert appeal.organization_id is not None

@@ -10,6 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals import actions
+from appeals.lifecycle import Status
+from appeals.models import Appeal, Channel
 from channels import jobs as channel_jobs
 from channels import notification_texts, notifications, senders
 from channels.notification_models import DeliveryState, Notification, NotificationKind
@@ -19,10 +22,8 @@ from core import events
 from core.clock import frozen, now
 from core.models import OutboxMessage, Role
 from core.settings import Settings
-from intake import actions
-from intake.lifecycle import Status
-from intake.models import Appeal, Channel
 from intake.schemas import CitizenContact
+from sla import actions as sla_actions
 
 WATER_LEAK = "На улице Жандосова прорвало трубу водопровода, вода течёт по дороге уже сутки"
 
@@ -101,7 +102,7 @@ def test_registration_sends_one_receipt_on_the_appeal_channel(
 
 
 def appeal_citizen_telegram(session: Session, appeal: Appeal) -> str:
-    from intake.models import Citizen
+    from appeals.models import Citizen
 
     citizen = session.get(Citizen, appeal.citizen_id)
     assert citizen is not None and citizen.telegram_user_id
@@ -248,7 +249,7 @@ def test_an_extension_notice_is_sent_and_its_time_recorded(
     actions.accept(session, appeal, user=admin)
     assert appeal.due_at is not None
     new_due = appeal.due_at + timedelta(days=10)
-    actions.extend(session, appeal, user=admin, new_due=new_due, reason="нужна экспертиза")
+    sla_actions.extend(session, appeal, user=admin, new_due=new_due, reason="нужна экспертиза")
     session.commit()
     notice = the(session, appeal, NotificationKind.EXTENSION_NOTICE)
     assert notice.state is DeliveryState.SENT

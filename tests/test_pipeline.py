@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import Status
+from appeals.models import Appeal, Channel
 from core import jobs
 from core.clock import local
 from core.settings import override_settings
-from intake.lifecycle import Status
-from intake.models import Appeal, Channel
 from intake.schemas import CitizenContact, IncomingContact
 from intake.service import submit
 from routing.models import Organization
@@ -71,7 +71,7 @@ def test_registration_sets_the_legal_deadline(session: Session, submit_appeal: A
 
 
 def test_pipeline_is_idempotent(session: Session, submit_appeal: Any) -> None:
-    from intake.models import AppealStatusChange
+    from appeals.models import AppealStatusChange
     from intake.pipeline import process
 
     appeal = submit_appeal(WATER)

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals import access, actions
+from appeals.models import Appeal
 from channels import attachments
 from channels.portal_models import Attachment
 from core.models import Role
 from core.settings import Settings, override_settings
-from intake import actions, service
-from intake.models import Appeal
 from tests.conftest import login
 
 WATER_LEAK = "На улице Жандосова прорвало трубу водопровода, вода течёт по дороге уже сутки"
@@ -134,7 +134,7 @@ def test_rate_the_answer_through_the_api(client: Any, session: Session, make_use
     assert early.status_code == 409
     assert early.json()["error"]["code"] == "not_answered"
 
-    appeal = service.get_by_tracking_number(session, receipt["tracking_number"])
+    appeal = access.get_by_tracking_number(session, receipt["tracking_number"])
     admin, _ = make_user(Role.ADMIN)
     actions.quick_answer(session, appeal, user=admin, text=ANSWER)
     session.commit()
@@ -221,7 +221,7 @@ def test_no_attachments_after_the_answer(
     client: Any, session: Session, storage: Settings, make_user: Any
 ) -> None:
     receipt = file_one(client)
-    appeal = service.get_by_tracking_number(session, receipt["tracking_number"])
+    appeal = access.get_by_tracking_number(session, receipt["tracking_number"])
     admin, _ = make_user(Role.ADMIN)
     actions.quick_answer(session, appeal, user=admin, text=ANSWER)
     session.commit()
@@ -287,7 +287,7 @@ def test_only_the_citizen_who_filed_may_attach_or_rate(
     by_key = client.post(url, files=photo, headers={"Idempotency-Key": key})
     assert by_key.status_code == 201, by_key.text
 
-    appeal = service.get_by_tracking_number(session, tracking)
+    appeal = access.get_by_tracking_number(session, tracking)
     admin, _ = make_user(Role.ADMIN)
     actions.quick_answer(session, appeal, user=admin, text=ANSWER)
     session.commit()

@@ -9,15 +9,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals import actions
+from appeals.lifecycle import Status
+from appeals.models import Appeal, AppealStatusChange
 from core.clock import frozen, now
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.models import Role
 from core.settings import Settings, override_settings
-from intake import actions
-from intake.lifecycle import Status
-from intake.models import Appeal, AppealStatusChange
 from ratings import answers
 from ratings.models import AnswerRating
+from routing import forwarding
+from sla import actions as sla_actions
 
 WATER_LEAK = "На улице Жандосова прорвало трубу водопровода, вода течёт по дороге уже сутки"
 ANSWER = "Бригада «Алматы Су» устранила утечку, покрытие восстановлено."
@@ -183,10 +185,12 @@ def test_a_new_answer_after_reopening_gets_its_own_rating(
             select(Organization).where(Organization.id != appeal.organization_id)
         ).first()
         assert organization is not None
-    actions.route(session, appeal, user=admin, organization_id=organization.id, reason="повторно")
+    forwarding.route(
+        session, appeal, user=admin, organization_id=organization.id, reason="повторно"
+    )
     actions.accept(session, appeal, user=admin)
     actions.answer(session, appeal, user=admin, text=ANSWER + " Повторно проверено.")
-    actions.close(session, appeal, user=admin)
+    sla_actions.close(session, appeal, user=admin)
     session.commit()
     answers.rate_answer(session, appeal_id=appeal.id, score=5, comment=None, channel="portal")
     session.commit()

@@ -12,19 +12,21 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from appeals import actions
+from appeals.access import get_for_staff, staff_query
+from appeals.assignments import lead_history, open_co_executors
+from appeals.lifecycle import Status
+from appeals.models import Appeal, AppealStatusChange, Assignment, AssignmentRole
 from core.clock import frozen, local, now
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from core.models import StaffUser
-from intake import actions
-from intake.assignments import lead_history, open_co_executors
-from intake.lifecycle import Status
-from intake.models import Appeal, AppealStatusChange, Assignment, AssignmentRole
-from intake.reorganization import create_organization, record_change
-from intake.reorganization_apply import apply_change, apply_due_changes, attributable_counts
-from intake.service import get_for_staff, staff_query
+from routing import forwarding
 from routing.models import Category, ChangeKind, District, Organization, OrganizationChange
+from routing.reorganization import create_organization, record_change
+from routing.reorganization_apply import apply_change, apply_due_changes, attributable_counts
 from routing.rules import RuleScope, active_rule, rule_history
 from routing.service import decide, organization_by_code
+from sla import actions as sla_actions
 from tests.conftest import login
 
 TEXT = "Прошу рассмотреть моё обращение и принять меры по существу вопроса"
@@ -105,7 +107,7 @@ def test_merge_moves_open_appeals_rules_and_executors_but_not_closed_appeals(
     closed = file_appeal("culture.culture_events", "culture", session)
     actions.accept(session, closed, user=culture_exec)
     actions.answer(session, closed, user=culture_exec, text=ANSWER)
-    actions.close(session, closed, user=inspector)
+    sla_actions.close(session, closed, user=inspector)
     reviewing = file_appeal("culture.culture_events", "culture", session)
     actions.accept(session, reviewing, user=culture_exec)
     actions.answer(session, reviewing, user=culture_exec, text=ANSWER)
@@ -187,7 +189,7 @@ def test_merge_moves_open_appeals_rules_and_executors_but_not_closed_appeals(
     assert moved <= visible <= moved | {school.id}  # the school's, if co-executors see theirs
     assert get_for_staff(session, user=culture_exec, appeal_id=open_sports.id).id == open_sports.id
     # An answer under review moved too: returned for rework, the same people can act on it.
-    actions.return_for_rework(session, reviewing, user=inspector, reason="уточните даты")
+    sla_actions.return_for_rework(session, reviewing, user=inspector, reason="уточните даты")
     actions.accept(session, reviewing, user=culture_exec)
     assert reviewing.status is Status.IN_PROGRESS
     # Attribution: the old department keeps its answers (the closed one and the one given
@@ -256,7 +258,7 @@ def test_split_sends_each_open_appeal_to_the_successor_of_its_category(
     trolleybus = file_appeal("transport.trolleybus", "almatyelectrotrans", session)
     old = organization_by_code(session, "traffic-passenger-transport")
     for appeal in (metro, trolleybus):
-        actions.route(session, appeal, user=operator, organization_id=old.id, reason="по ошибке")
+        forwarding.route(session, appeal, user=operator, organization_id=old.id, reason="по ошибке")
     session.commit()
 
     change = split_traffic(session, admin)
@@ -404,7 +406,7 @@ def test_retire_without_successor_reroutes_open_appeals_by_the_rules(
     operator = make_user("operator")[0]
     otbasy = organization_by_code(session, "otbasy-bank")
     appeal = file_appeal("housing.housing_queue", "utility-infrastructure", session)
-    actions.route(
+    forwarding.route(
         session, appeal, user=operator, organization_id=otbasy.id, reason="очередь ведёт банк"
     )
     session.commit()
@@ -580,7 +582,7 @@ def test_a_new_organization_is_validated(session: Session) -> None:
 @pytest.fixture
 def api(client: Any) -> Any:
     """The app with the reorganization router (until civicdesk/app.py includes it)."""
-    from intake.reorganization_api import router
+    from routing.reorganization_api import router
 
     if not any(
         getattr(r, "path", "") == "/api/v1/organizations/changes" for r in client.app.routes

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import Status
+from appeals.models import AppealLink, Channel, Incident, LinkKind
 from core.clock import now
-from intake.lifecycle import Status
-from intake.models import AppealLink, Channel, Incident, LinkKind
 from intake.schemas import CitizenContact
 from tests.conftest import login
 

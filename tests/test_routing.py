@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals import actions, assignments
+from appeals.lifecycle import Status
+from civicdesk import appeal_actions
 from core.clock import frozen, local, now
 from core.settings import get_settings, override_settings
-from intake import actions, assignments
-from intake.lifecycle import Status
+from routing import forwarding
 from routing.models import Category, District, Organization, RoutingRule
 from routing.rules import RuleScope, put_rule, retire_rule, rule_history
 from routing.service import organization_by_code, routing_table
@@ -139,7 +141,7 @@ def test_forwarding_within_the_term_restarts_the_clock_at_the_receiving_organiza
     inspector, _ = make_user("inspector")
     later = now() + timedelta(days=1)
     with frozen(later):
-        actions.perform(
+        appeal_actions.perform(
             session,
             appeal,
             user=inspector,
@@ -165,7 +167,7 @@ def test_forwarding_past_three_working_days_is_marked_late(
     appeal = submit_appeal(POTHOLE_YARD)
     executor, _ = make_user("executor", "akimat-medeu")
     with frozen(now() + timedelta(days=9)):  # at least 5 working days later
-        actions.send_back(session, appeal, user=executor, reason="это магистраль, не наше")
+        forwarding.send_back(session, appeal, user=executor, reason="это магистраль, не наше")
     medeu = assignments.lead_history(session, appeal.id)[0]
     assert (medeu.end_reason, medeu.late) == ("sent_back", True)
     assert (appeal.status, appeal.triage_reason) == (Status.REGISTERED, "sent_back")
@@ -173,8 +175,8 @@ def test_forwarding_past_three_working_days_is_marked_late(
 
 def pass_on(session: Session, appeal: Any, *, sender: Any, router: Any, to: str) -> None:
     """The holder sends the appeal back as not theirs; an operator routes it to ``to``."""
-    actions.send_back(session, appeal, user=sender, reason="не наш участок")
-    actions.perform(
+    forwarding.send_back(session, appeal, user=sender, reason="не наш участок")
+    appeal_actions.perform(
         session, appeal, user=router, action="route", organization_code=to, reason="по адресу"
     )
 
@@ -278,7 +280,7 @@ def test_the_lead_cannot_answer_while_a_co_executors_part_is_missing(
     session: Session, submit_appeal: Any, make_user: Any
 ) -> None:
     from core.errors import Conflict
-    from intake import coexecutors
+    from routing import coexecutors
 
     appeal = submit_appeal(POTHOLE_YARD)
     operator, _ = make_user("operator")
@@ -303,7 +305,7 @@ def test_the_lead_cannot_answer_while_a_co_executors_part_is_missing(
 def test_routing_to_a_co_executor_makes_it_the_lead_and_ends_its_part(
     session: Session, submit_appeal: Any, make_user: Any
 ) -> None:
-    from intake import coexecutors
+    from routing import coexecutors
 
     appeal = submit_appeal(POTHOLE_YARD)
     inspector, _ = make_user("inspector")
@@ -311,7 +313,7 @@ def test_routing_to_a_co_executor_makes_it_the_lead_and_ends_its_part(
     coexecutors.add_co_executor(
         session, appeal, organization_id=road.id, part="оценить покрытие", by=inspector
     )
-    actions.perform(
+    appeal_actions.perform(
         session,
         appeal,
         user=inspector,
@@ -357,7 +359,7 @@ def test_the_console_shows_the_suggestion_and_preselects_it(
     # Sent back by the road department: the suggestion (the arterial-road rule) is preselected.
     avenue = submit_appeal(POTHOLE_AVENUE)
     road, _ = make_user("executor", "road-infrastructure")
-    actions.send_back(session, avenue, user=road, reason="проверьте адрес")
+    forwarding.send_back(session, avenue, user=road, reason="проверьте адрес")
     session.commit()
     html = client.get(f"/staff/appeals/{avenue.id}").text
     assert '<option value="road-infrastructure" selected>' in html

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals.models import Appeal
 from core.clock import now
-from intake.models import Appeal
 from routing.models import Organization
 from sla.service import deadline_policy
 from tests.conftest import login

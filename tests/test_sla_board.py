@@ -18,15 +18,15 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import Status
+from appeals.models import Appeal, Channel, Citizen
 from civicdesk.web.board_texts import BOARD_TEXTS
 from core.clock import ALMATY, frozen
 from core.db import table_of
 from core.models import Role, StaffUser
-from intake import board, board_csv
-from intake.board import BoardFilters, Bucket, GroupBy
-from intake.lifecycle import Status
-from intake.models import Appeal, Channel, Citizen
 from routing.service import organization_by_code
+from sla import board, board_csv
+from sla.board import BoardFilters, Bucket, GroupBy
 from tests.conftest import login
 from tests.test_web_pages import _sign_in
 

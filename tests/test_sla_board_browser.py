@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 
+from appeals.lifecycle import Status
+from appeals.models import Appeal, Channel
 from core.clock import local, now
 from core.db import table_of
 from core.models import Role
-from intake import board
-from intake.lifecycle import Status
-from intake.models import Appeal, Channel
 from routing.models import Organization
+from sla import board
 
 if TYPE_CHECKING:
     from tests.browser_support import LiveServer

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from appeals.lifecycle import OPEN_STATUSES
 from core.calendar import WorkingCalendar
 from core.clock import ALMATY
-from intake.lifecycle import OPEN_STATUSES
 from sla.clocks import (
     OPEN_STATUS_VALUES,
     ReminderOffset,

@@ -13,17 +13,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals import actions
+from appeals.models import Appeal, Channel
 from channels import notifications, senders
 from channels.notification_models import DeliveryState, NotificationKind
 from channels.senders import DeliveryError, OutboundMessage
 from core.clock import ALMATY, frozen
 from core.models import StaffUser
-from intake import actions, board, sla_actions
-from intake.board import BoardFilters
-from intake.models import Appeal, Channel
 from intake.schemas import CitizenContact
 from routing.models import Organization
-from sla import workflow
+from sla import actions as sla_actions
+from sla import board, workflow
+from sla.board import BoardFilters
 from sla.jobs import run_sweep
 from sla.models import SlaReminder
 

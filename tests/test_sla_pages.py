@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import Status
+from appeals.models import Appeal
 from civicdesk.web.sla_texts import SLA_TEXTS
-from intake.lifecycle import Status
-from intake.models import Appeal
 from routing.models import Organization
 from sla.models import AppealPause, ExtensionRequest, ExtensionState
 from tests.conftest import hidden_field, staff_sign_in

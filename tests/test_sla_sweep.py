@@ -14,14 +14,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import sla.sweep
+from appeals import actions
+from appeals.lifecycle import Status
+from appeals.models import Appeal
 from core import jobs
 from core.clock import ALMATY, frozen
 from core.models import StaffUser
 from core.settings import Settings, override_settings
-from intake import actions, sla_actions
-from intake.lifecycle import Status
-from intake.models import Appeal
 from routing.models import Organization
+from sla import actions as sla_actions
 from sla import workflow
 from sla.jobs import SWEEP_JOB, run_sweep, schedule_sweep
 from sla.models import SlaReminder, StaffNotification

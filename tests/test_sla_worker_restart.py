@@ -31,11 +31,11 @@ import pytest
 from redis import Redis
 from sqlalchemy import Engine, insert, select, text
 
+from appeals.lifecycle import Status
+from appeals.models import Appeal, Channel, Citizen
 from core import db
 from core.clock import now
 from core.db import table_of
-from intake.lifecycle import Status
-from intake.models import Appeal, Channel, Citizen
 from routing.models import Organization
 from sla.models import SlaReminder, StaffNotification
 

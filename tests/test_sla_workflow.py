@@ -11,13 +11,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals import actions
+from appeals.lifecycle import Status
+from appeals.models import Appeal
+from civicdesk import appeal_actions
 from core.clock import ALMATY, frozen
 from core.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
 from core.models import StaffUser
-from intake import actions, sla_actions
-from intake.lifecycle import Status
-from intake.models import Appeal
+from routing import forwarding
 from routing.models import Organization
+from sla import actions as sla_actions
 from sla import workflow
 from sla.models import AnswerReview, AppealPause, ExtensionRequest, ExtensionState
 
@@ -376,7 +379,7 @@ def test_the_generic_actions_no_longer_review_or_extend(
 
     actions.accept(session, appeal, user=executor)
     with pytest.raises(ValidationFailed) as extend:
-        actions.perform(
+        appeal_actions.perform(
             session,
             appeal,
             user=inspector,
@@ -390,7 +393,7 @@ def test_the_generic_actions_no_longer_review_or_extend(
     _answer(session, appeal, executor)
     for action in ("close", "return"):
         with pytest.raises(ValidationFailed) as refused:
-            actions.perform(session, appeal, user=inspector, action=action, reason="formal")
+            appeal_actions.perform(session, appeal, user=inspector, action=action, reason="formal")
         assert refused.value.code == "use_review"
     assert appeal.status is Status.ANSWERED and appeal.returns_count == 0
     assert (
@@ -406,7 +409,7 @@ def test_the_generic_actions_no_longer_review_or_extend(
 
 
 def _history(session: Session, appeal: Appeal) -> list[tuple[str, str, str]]:
-    from intake.models import AppealStatusChange
+    from appeals.models import AppealStatusChange
 
     rows = session.scalars(
         select(AppealStatusChange)
@@ -486,7 +489,7 @@ def test_forwarding_ends_the_pause_before_the_term_restarts(
         session.commit()
     target = other_org_code(session, org)
     with frozen(almaty(2026, 4, 2, 11)):  # Thursday
-        actions.route(
+        forwarding.route(
             session,
             appeal,
             user=inspector,

@@ -11,11 +11,11 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import Status
+from appeals.models import Appeal, AppealStatusChange, Channel, Citizen
 from core import db
 from core.errors import ValidationFailed
 from core.models import OutboxMessage
-from intake.lifecycle import Status
-from intake.models import Appeal, AppealStatusChange, Channel, Citizen
 from intake.schemas import CitizenContact, IncomingContact
 from intake.service import submit
 

@@ -21,13 +21,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from appeals import actions
+from appeals.models import Appeal, Channel, Citizen
 from channels.models import BotContact, BotMedia
 from channels.senders import Button, DeliveryError, OutboundMessage
 from channels.telegram.sender import TelegramSender
 from core import db
 from core.settings import Settings, override_settings
-from intake import actions
-from intake.models import Appeal, Channel, Citizen
 
 SECRET = "webhook-secret-0123456789abcdef"
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}

@@ -64,13 +64,13 @@ def _sign_in(client: Any, user: Any, password: str) -> Any:
 
 def _place(session: Any, appeal: Any, organization_code: str, admin: Any) -> Any:
     """Make sure the appeal sits with this organization, whatever the classifier decided."""
-    from intake import actions
-    from intake.models import Appeal
+    from appeals.models import Appeal
+    from civicdesk import appeal_actions
     from routing.service import organization_by_code
 
     target = organization_by_code(session, organization_code)
     if appeal.organization_id != target.id:
-        actions.perform(
+        appeal_actions.perform(
             session,
             appeal,
             user=admin,
@@ -85,7 +85,7 @@ def _place(session: Any, appeal: Any, organization_code: str, admin: Any) -> Any
 
 
 def _status_of(session: Any, appeal_id: int) -> str:
-    from intake.models import Appeal
+    from appeals.models import Appeal
 
     session.expire_all()
     return str(session.get(Appeal, appeal_id).status.value)

@@ -19,6 +19,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from appeals import actions
+from appeals.models import Appeal, Channel, Citizen
 from channels.models import BotContact, BotMedia
 from channels.senders import Button, OutboundMessage
 from channels.whatsapp import webhook as wa_webhook
@@ -26,8 +28,7 @@ from channels.whatsapp.sender import WhatsAppSender
 from core import db
 from core.clock import now
 from core.settings import Settings, override_settings
-from intake import actions
-from intake.models import Appeal, Channel, Citizen
+from sla import actions as sla_actions
 
 APPEAL_TEXT = "На остановке у ТРЦ Мега сломан навес, люди стоят под дождём"
 
@@ -392,7 +393,7 @@ def test_an_extension_notice_template_names_the_new_due_date(
     actions.accept(session, appeal, user=admin)
     assert appeal.due_at is not None
     new_due = appeal.due_at + timedelta(days=10)
-    actions.extend(session, appeal, user=admin, new_due=new_due, reason="нужна экспертиза")
+    sla_actions.extend(session, appeal, user=admin, new_due=new_due, reason="нужна экспертиза")
     session.commit()
     session.refresh(appeal)
     assert appeal.due_at is not None

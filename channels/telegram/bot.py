@@ -41,6 +41,7 @@ from aiogram.types import (
     Update,
 )
 
+from appeals.models import Channel
 from channels.bot_state import StateStore, state_store
 from channels.conversation import MAX_PHOTO_MB, Inbound, Reply, process
 from channels.conversation_texts import t
@@ -48,7 +49,6 @@ from channels.rate_limit import limiter
 from channels.telegram.sender import inline_keyboard, split_text
 from core.clock import now
 from core.settings import Settings
-from intake.models import Channel
 
 log = logging.getLogger(__name__)
 MAX_PHOTO_BYTES = MAX_PHOTO_MB * 1024 * 1024

@@ -25,6 +25,7 @@ import phonenumbers
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from appeals.models import Appeal
 from channels.telephony.events import STATE_RANK, CallState
 from channels.telephony.models import Call, CallAppeal, CallDirection
 from channels.telephony.service import citizen_for_number
@@ -33,7 +34,6 @@ from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import Role, StaffUser
 from core.phones import normalize_phone
 from core.settings import Settings
-from intake.models import Appeal
 
 CALLBACK_ROLES = frozenset({Role.OPERATOR, Role.ADMIN})
 

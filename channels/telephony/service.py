@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from appeals.models import Appeal, Citizen
 from channels.telephony.events import (
     STATE_RANK,
     CallState,
@@ -41,8 +42,7 @@ from core.clock import now
 from core.db import dialect_insert, table_of
 from core.errors import NotFound
 from core.models import StaffUser
-from intake.identity import root_of
-from intake.models import Appeal, Citizen
+from intake.repeats.identity import root_of
 
 log = logging.getLogger(__name__)
 OPERATOR_CACHE_S = 30.0

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from appeals.models import Channel
 from channels.conversation import Inbound, InboundKind
 from core.clock import now
-from intake.models import Channel
 
 log = logging.getLogger(__name__)
 # Words that open the menu, as WhatsApp has no bot commands.

@@ -8,11 +8,11 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import OPEN_STATUSES
+from appeals.models import Appeal
 from civicdesk.web.lookups import category_names
 from core.models import StaffUser
 from intake import corrections
-from intake.lifecycle import OPEN_STATUSES
-from intake.models import Appeal
 
 #: The flash keys after a post (``done.<name>`` texts).
 CATEGORY_FORMS: Final = ("category_correct", "category_confirm")

@@ -4,7 +4,7 @@ Server-rendered like the other staff pages and usable without JavaScript (the
 form, "suggest", filing, answering on the spot, the callback); the screen-pop and
 the live queue header need it: ``console.js`` listens on ``/staff/console/events``
 (Server-Sent Events fed by the screen-pop bus) and swaps in ``/staff/console/panel``.
-Handlers stay thin: the card, the repeat check and filing are ``intake.console``;
+Handlers stay thin: the card, the repeat check and filing are ``channels.telephony.console``;
 the call records, metrics and callbacks are ``channels.telephony``.
 """
 
@@ -18,6 +18,9 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 import civicdesk.web.console_texts  # noqa: F401  (registers the console's texts)
+from appeals.lifecycle import status_label
+from appeals.models import Appeal
+from channels.telephony import console as service
 from channels.telephony.originate import request_callback
 from channels.telephony.service import current_call_of, link_call_to_appeal
 from civicdesk.web.console_callback import CallbackStatus, callback_status
@@ -51,11 +54,8 @@ from core.api_deps import DbSession
 from core.errors import DomainError, ValidationFailed
 from core.models import StaffUser
 from core.settings import get_settings
-from intake import console as service
-from intake import identity
-from intake.lifecycle import status_label
-from intake.models import Appeal
-from intake.routing_advice import advise
+from intake.repeats import identity
+from routing.advice import advise
 
 router = APIRouter(include_in_schema=False)
 router.include_router(live_router)  # the event stream and the metrics header

@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals.models import Appeal
+from channels.telephony import console as service
 from channels.telephony.models import Call, CallAppeal
-from intake import console as service
-from intake.models import Appeal
 
 #: External ids of appeals filed from a call: ``call-<Uniqueid>-<n>``, n = 1, 2, …
 CALL_PREFIX = "call-"

@@ -12,6 +12,8 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from appeals import access
+from appeals.models import Channel
 from civicdesk.web.lookups import category_groups, district_options
 from civicdesk.web.rendering import page_language, redirect, render
 from civicdesk.web.texts import has, t
@@ -19,7 +21,6 @@ from core.api_deps import DbSession
 from core.errors import DomainError, NotFound
 from core.settings import get_settings
 from intake import service
-from intake.models import Channel
 from intake.schemas import CitizenContact, IncomingContact
 from intake.views import public_view
 
@@ -217,7 +218,7 @@ def track(request: Request, session: DbSession, number: str = "") -> Response:
     if not number:
         return render(request, "portal/track.html", language=language, number="", problem=None)
     try:
-        appeal = service.get_by_tracking_number(session, number[:40])
+        appeal = access.get_by_tracking_number(session, number[:40])
     except NotFound:
         return _unknown_number(request, language, number[:40])
     return redirect(f"/appeals/{quote(appeal.tracking_number, safe='-')}?lang={language}")
@@ -230,7 +231,7 @@ def appeal_status(
     """Status, dates, organization and the approved answer; never contact data or the text."""
     language = page_language(request)
     try:
-        appeal = service.get_by_tracking_number(session, tracking_number[:40])
+        appeal = access.get_by_tracking_number(session, tracking_number[:40])
     except NotFound:
         return _unknown_number(
             request, language, tracking_number[:40].strip().upper(), heading_key="notfound.heading"

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Protocol
 
+from appeals.lifecycle import ACTIONS, OPEN_STATUSES, TRANSITIONS, Status, status_label
+from appeals.models import Appeal
 from core.models import Role, StaffUser
-from intake.lifecycle import ACTIONS, OPEN_STATUSES, TRANSITIONS, Status, status_label
-from intake.models import Appeal
 
 SNIPPET_CHARS: Final = 120
 DUE_SOON: Final = timedelta(days=2)

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from intake.models import Appeal, Incident
-from intake.routing_advice import advise_for_appeal
+from appeals.models import Appeal, Incident
+from routing.advice import advise_for_appeal
 
 
 def routing_panel(

@@ -3,7 +3,7 @@ drill-down list, the review queue and the CSV export.
 
 Everything is a GET with the filters in the URL, so a view can be bookmarked, shared and
 reloaded; the page reloads itself (the ``Refresh`` header: no script, nothing for the CSP
-to allow). The rules live in ``intake.board``; this module only reads the URL and renders.
+to allow). The rules live in ``sla.board``; this module only reads the URL and renders.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import status_label
+from appeals.models import Channel
 from civicdesk.web.board_texts import BOARD_TEXTS, bt
 from civicdesk.web.lookups import (
     Option,
@@ -39,12 +41,10 @@ from core.clock import now
 from core.errors import PermissionDenied, ValidationFailed
 from core.models import Role, StaffUser
 from core.settings import get_settings
-from intake import board
-from intake.board import BoardAppeal, BoardFilters, Bucket, GroupBy, SortBy
-from intake.board_api import csv_response
-from intake.board_csv import export_csv
-from intake.lifecycle import status_label
-from intake.models import Channel
+from sla import board
+from sla.board import BoardAppeal, BoardFilters, Bucket, GroupBy, SortBy
+from sla.board_api import csv_response
+from sla.board_csv import export_csv
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,7 +1,7 @@
 """Staff pages of the SLA clocks: one appeal's clock with its forms (pause and resume,
 extension request and decision, review), and the staff inbox of reminders and escalations.
 
-Thin: ``intake.sla_actions`` and ``sla.workflow`` decide; this module reads forms and renders.
+Thin: ``sla.actions`` and ``sla.workflow`` decide; this module reads forms and renders.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from appeals import access
+from appeals.lifecycle import OPEN_STATUSES, TRANSITIONS, Status, status_label
+from appeals.models import Appeal
 from civicdesk.web.lookups import category_names, organization_names, staff_names
 from civicdesk.web.presenters import sla_steps
 from civicdesk.web.rendering import page_language, redirect, render, templates
@@ -24,9 +27,7 @@ from core.api_deps import DbSession
 from core.clock import ALMATY, now
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.models import Role, StaffUser
-from intake import service, sla_actions
-from intake.lifecycle import OPEN_STATUSES, TRANSITIONS, Status, status_label
-from intake.models import Appeal
+from sla import actions as sla_actions
 from sla import texts as sla_texts
 from sla import workflow
 from sla.models import ExtensionState, PauseReason, ReturnReason
@@ -55,7 +56,7 @@ def _appeal(session: Session, user: StaffUser, appeal_id: str) -> Appeal | None:
     if not appeal_id.isdigit() or len(appeal_id) > 11:
         return None
     try:
-        return service.get_for_staff(session, user=user, appeal_id=int(appeal_id))
+        return access.get_for_staff(session, user=user, appeal_id=int(appeal_id))
     except NotFound:
         return None
 

@@ -11,6 +11,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from appeals import access
+from appeals.lifecycle import ACTIONS, REJECTION_REASONS, Status, status_label
+from appeals.models import Appeal
+from appeals.views import staff_view
+from civicdesk import appeal_actions
 from civicdesk.web.category_panel import CATEGORY_FORMS, category_panel
 from civicdesk.web.lookups import (
     appeal_type_name,
@@ -38,10 +43,7 @@ from core.api_deps import DbSession
 from core.clock import ALMATY, local, now
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.models import Role, StaffUser
-from intake import actions, coexecutors, service
-from intake.lifecycle import ACTIONS, REJECTION_REASONS, Status, status_label
-from intake.models import Appeal
-from intake.views import staff_view
+from routing import coexecutors
 from routing.service import organization_by_code
 from sla.service import deadline_policy
 
@@ -115,7 +117,7 @@ def appeal_list(
     if tab not in tabs:
         tab = default_tab(user)
     page_number = min(max(_int_or_none(page) or 1, 1), MAX_PAGE)
-    appeals, total = service.list_for_staff(
+    appeals, total = access.list_for_staff(
         session,
         user=user,
         statuses=list(TABS[tab]) or None,
@@ -299,7 +301,7 @@ def _appeal_or_none(session: Session, user: StaffUser, appeal_id: str) -> Appeal
     if number is None:
         return None
     try:
-        return service.get_for_staff(session, user=user, appeal_id=number)
+        return access.get_for_staff(session, user=user, appeal_id=number)
     except NotFound:
         return None
 
@@ -364,7 +366,7 @@ def appeal_action(
             message_key="staff_error.not_found",
         )
     try:
-        actions.perform(
+        appeal_actions.perform(
             session,
             appeal,
             user=user,
@@ -406,7 +408,7 @@ def appeal_action(
                 "rejection_reason": rejection_reason,
             },
         )
-    if service.can_view(user, appeal):
+    if access.can_view(user, appeal):
         return redirect(f"/staff/appeals/{appeal.id}?done={action}", private=True)
     # An executor who sent an appeal back no longer sees it: back to their list.
     return redirect(f"{HOME_PATH}?done={action}", private=True)

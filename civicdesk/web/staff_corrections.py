@@ -22,6 +22,7 @@ from intake import corrections
 
 router = APIRouter(include_in_schema=False)
 
+
 @router.post("/staff/appeals/{appeal_id}/category", name="staff_appeal_category")
 def change_category(
     request: Request,

@@ -15,9 +15,11 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals.models import Appeal
 from core.clock import local
 from core.models import StaffUser
-from intake.board import (
+from routing.models import Category
+from sla.board import (
     BoardAppeal,
     BoardFilters,
     Bucket,
@@ -28,8 +30,6 @@ from intake.board import (
     group_labels,
     scoped,
 )
-from intake.models import Appeal
-from routing.models import Category
 
 #: The CSV is streamed in chunks of this many rows (all rows: nothing is cut off).
 CSV_CHUNK_ROWS: Final = 2000

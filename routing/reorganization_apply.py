@@ -1,6 +1,6 @@
 """Applying a recorded reorganization: retire, repoint rules, move open work, attribute.
 
-Split from ``intake.reorganization`` (recording and checks). What moves and what
+Split from ``routing.reorganization`` (recording and checks). What moves and what
 deliberately does not is described there and in docs/reorganizations.md.
 """
 
@@ -14,12 +14,20 @@ from typing import Any
 from sqlalchemy import and_, event, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from appeals.assignments import close_lead, open_lead
+from appeals.models import Appeal, Assignment, AssignmentRole
 from core.clock import now
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from core.models import Role, StaffUser
-from intake.assignments import close_lead, open_lead
-from intake.models import Appeal, Assignment, AssignmentRole
-from intake.reorganization import (
+from routing.models import (
+    Category,
+    ChangeKind,
+    District,
+    Organization,
+    OrganizationChange,
+    RoutingRule,
+)
+from routing.reorganization import (
     ASSIGNMENT_KIND,
     END_REASON,
     FALLBACK,
@@ -28,14 +36,6 @@ from intake.reorganization import (
     _check_no_akimat,
     _check_no_rules,
     _district_of_akimat,
-)
-from routing.models import (
-    Category,
-    ChangeKind,
-    District,
-    Organization,
-    OrganizationChange,
-    RoutingRule,
 )
 from routing.rules import RuleScope, put_rule
 from routing.service import RoutingTable, reset_routing_table

@@ -1,6 +1,6 @@
 """HTTP API of citizens' identities: a person's profile, merging two records, undoing a merge.
 
-Thin: ``intake.identity`` decides. Personal data: only operators, inspectors and
+Thin: ``intake.repeats.identity`` decides. Personal data: only operators, inspectors and
 admins may call it (executors and analysts get 403), and phones are masked.
 """
 
@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.api_deps import DbSession, role_guard
 from core.errors import NotFound, ValidationFailed
 from core.models import Role, StaffUser
-from intake import identity
+from intake.repeats import identity
 
 router = APIRouter(prefix="/api/v1/citizens", tags=["citizens"])
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from appeals.models import Appeal
 from core.clock import local, now
 from core.errors import ValidationFailed
 from core.settings import get_settings
-from intake.models import Appeal
 from nlp.annotate import annotate, load_lexicon
 from routing.models import Category, District, Organization
 from routing.service import routing_table

@@ -11,12 +11,12 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from appeals import actions
+from appeals.lifecycle import OPEN_STATUSES, Status
+from appeals.models import Appeal, AppealLink, Incident, LinkKind, LinkStatus
 from core.clock import now
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import Role, StaffUser
-from intake import actions
-from intake.lifecycle import OPEN_STATUSES, Status
-from intake.models import Appeal, AppealLink, Incident, LinkKind, LinkStatus
 
 DECIDERS = frozenset({Role.OPERATOR, Role.INSPECTOR, Role.ADMIN})
 

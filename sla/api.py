@@ -2,7 +2,7 @@
 queue and verdicts, the staff inbox and per-organization return counts.
 
 For the Situation Center and organizations' own systems; bearer tokens with roles. Thin:
-``intake.sla_actions`` and ``sla.workflow`` decide. Executors see only their organization's
+``sla.actions`` and ``sla.workflow`` decide. Executors see only their organization's
 appeals (the same 404 as intake's API for others).
 """
 
@@ -13,14 +13,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
+from appeals import access
+from appeals.lifecycle import OPEN_STATUSES
+from appeals.models import Appeal
 from core.api_deps import CurrentUser, DbSession
 from core.clock import now
 from core.errors import PermissionDenied
 from core.models import Role
-from intake import service, sla_actions
-from intake.lifecycle import OPEN_STATUSES
-from intake.models import Appeal
 from routing.service import organization_by_code
+from sla import actions as sla_actions
 from sla import workflow
 from sla.models import ExtensionState
 from sla.schemas import (
@@ -70,13 +71,13 @@ def _clock(session: DbSession, appeal: Appeal, user: CurrentUser) -> ClockView:
 @router.get("/appeals/{appeal_id}/clock", response_model=ClockView)
 def get_clock(appeal_id: int, session: DbSession, user: CurrentUser) -> ClockView:
     """Deadline, internal target, pauses and extension requests of one appeal."""
-    appeal = service.get_for_staff(session, user=user, appeal_id=appeal_id)
+    appeal = access.get_for_staff(session, user=user, appeal_id=appeal_id)
     return _clock(session, appeal, user)
 
 
 @router.post("/appeals/{appeal_id}/pause", response_model=ClockView)
 def pause(appeal_id: int, body: PauseBody, session: DbSession, user: CurrentUser) -> ClockView:
-    appeal = service.get_for_staff(session, user=user, appeal_id=appeal_id)
+    appeal = access.get_for_staff(session, user=user, appeal_id=appeal_id)
     sla_actions.pause_clock(
         session, appeal, user=user, reason_code=body.reason_code, comment=body.comment
     )
@@ -85,7 +86,7 @@ def pause(appeal_id: int, body: PauseBody, session: DbSession, user: CurrentUser
 
 @router.post("/appeals/{appeal_id}/resume", response_model=ClockView)
 def resume(appeal_id: int, session: DbSession, user: CurrentUser) -> ClockView:
-    appeal = service.get_for_staff(session, user=user, appeal_id=appeal_id)
+    appeal = access.get_for_staff(session, user=user, appeal_id=appeal_id)
     sla_actions.resume_clock(session, appeal, user=user)
     return _clock(session, appeal, user)
 
@@ -98,7 +99,7 @@ def resume(appeal_id: int, session: DbSession, user: CurrentUser) -> ClockView:
 def request_extension(
     appeal_id: int, body: ExtensionBody, session: DbSession, user: CurrentUser
 ) -> ExtensionRequestView:
-    appeal = service.get_for_staff(session, user=user, appeal_id=appeal_id)
+    appeal = access.get_for_staff(session, user=user, appeal_id=appeal_id)
     request = sla_actions.request_extension(
         session, appeal, user=user, until=body.until, reason=body.reason
     )
@@ -171,7 +172,7 @@ def review_queue(
 @router.post("/appeals/{appeal_id}/review", response_model=ClockView)
 def review(appeal_id: int, body: ReviewBody, session: DbSession, user: CurrentUser) -> ClockView:
     """Accept the answer (→ closed) or return it for rework with a checklist reason."""
-    appeal = service.get_for_staff(session, user=user, appeal_id=appeal_id)
+    appeal = access.get_for_staff(session, user=user, appeal_id=appeal_id)
     if body.outcome == "accepted":
         sla_actions.accept_answer(session, appeal, user=user, comment=body.comment)
     else:

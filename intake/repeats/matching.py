@@ -17,7 +17,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from intake.models import LinkKind
+from appeals.models import LinkKind
 from nlp.annotate import normalize
 from nlp.places import extract_places, split_key
 

@@ -2,7 +2,7 @@
 
 The pipeline calls ``link_batch`` for every appeal it registers. Candidates come
 from two indexed queries (the citizen's group's recent appeals; the same topic in
-the same district recently); ``intake.matching`` judges them.
+the same district recently); ``intake.repeats.matching`` judges them.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
-from intake import identity
-from intake.matching import AppealFacts, Match, MatchRules, best_matches, match_keys
-from intake.models import Appeal, AppealLink, Citizen, Incident, LinkKind
+from appeals.models import Appeal, AppealLink, Citizen, Incident, LinkKind
+from intake.repeats import identity
+from intake.repeats.matching import AppealFacts, Match, MatchRules, best_matches, match_keys
 from nlp.places import extract_places
 
 # The most recent candidates only: a citizen's own last appeals, a street's last reports.

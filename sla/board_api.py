@@ -1,7 +1,7 @@
 """JSON API of the SLA board, for the Situation Center and organizations' own systems.
 
 The same filters as the page (organization, district, category, channel, received dates);
-the same rules (``intake.board``); bearer tokens only. An executor gets their own
+the same rules (``sla.board``); bearer tokens only. An executor gets their own
 organization and a 403 for another's. No personal data in any answer.
 """
 
@@ -16,12 +16,12 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from appeals.lifecycle import Status
+from appeals.models import Channel
 from core.api_deps import CurrentUser, DbSession
-from intake import board, board_csv
-from intake.board import BoardAppeal, BoardFilters, Bucket, GroupBy, SortBy
-from intake.lifecycle import Status
-from intake.models import Channel
 from routing.models import Organization
+from sla import board, board_csv
+from sla.board import BoardAppeal, BoardFilters, Bucket, GroupBy, SortBy
 
 router = APIRouter(prefix="/api/v1/sla-board", tags=["sla board"])
 

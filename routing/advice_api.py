@@ -7,9 +7,9 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from appeals import access
 from core.api_deps import CurrentUser, DbSession
-from intake import service
-from intake.routing_advice import advise, advise_for_appeal
+from routing.advice import advise, advise_for_appeal
 
 router = APIRouter(tags=["routing"])
 
@@ -40,5 +40,5 @@ def appeal_routing(
     appeal_id: int, session: DbSession, user: CurrentUser, lang: Literal["ru", "kk"] = "ru"
 ) -> dict[str, Any]:
     """The classifier's suggestion and the matching rules beside how the appeal was routed."""
-    appeal = service.get_for_staff(session, user=user, appeal_id=appeal_id)
+    appeal = access.get_for_staff(session, user=user, appeal_id=appeal_id)
     return advise_for_appeal(session, appeal, language=lang)

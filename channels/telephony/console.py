@@ -18,20 +18,23 @@ from typing import Literal, TypedDict, Unpack
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from appeals import actions
+from appeals.lifecycle import OPEN_STATUSES, Status
+from appeals.models import Appeal, Channel, Citizen
 from core.clock import now
 from core.errors import PermissionDenied, ValidationFailed
 from core.models import Role, StaffUser
 from core.phones import normalize_phone
-from intake import actions, corrections, identity, pipeline
-from intake.lifecycle import OPEN_STATUSES, Status
-from intake.matching import AppealFacts, MatchRules, best_matches, match_keys
-from intake.models import Appeal, Channel, Citizen
+from intake import corrections, pipeline
 from intake.nlp_models import AppealClassification
-from intake.repeats import candidates
+from intake.repeats import identity
+from intake.repeats.linking import candidates
+from intake.repeats.matching import AppealFacts, MatchRules, best_matches, match_keys
 from intake.schemas import CitizenContact, IncomingContact
 from intake.service import SubmitResult, submit
-from intake.urgent_notice import notify_urgent
+from routing import forwarding
 from routing.service import organization_by_code
+from sla.urgent import notify_urgent
 
 #: How many of the caller's appeals the card shows: every open one up to this many, and
 #: this many of the finished ones.
@@ -319,7 +322,7 @@ def file_from_call(
         and target.id != appeal.organization_id
         and appeal.status in (Status.REGISTERED, Status.ASSIGNED)
     ):
-        actions.route(
+        forwarding.route(
             session,
             appeal,
             user=operator,

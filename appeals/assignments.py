@@ -12,9 +12,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals.models import Appeal, Assignment, AssignmentRole
 from core.clock import now
+from core.errors import Conflict
 from core.models import StaffUser
-from intake.models import Appeal, Assignment, AssignmentRole
 
 
 def current_lead(session: Session, appeal_id: int) -> Assignment | None:
@@ -97,3 +98,19 @@ def open_lead(
     session.add(assignment)
     appeal.organization_id = organization_id
     return assignment
+
+
+def pending_parts(session: Session, appeal_id: int) -> list[Assignment]:
+    """Open co-executor parts without an answer: the lead's answer waits for these."""
+    return [part for part in open_co_executors(session, appeal_id) if part.answer_text is None]
+
+
+def require_parts_answered(session: Session, appeal_id: int) -> None:
+    """Refuse the lead's answer while a co-executor's part is still unanswered."""
+    pending = pending_parts(session, appeal_id)
+    if pending:
+        raise Conflict(
+            f"{len(pending)} co-executor part(s) still wait for an answer",
+            code="co_executor_parts_pending",
+            organization_ids=[part.organization_id for part in pending],
+        )

@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from appeals.models import Appeal, Citizen, CitizenMerge
 from core.clock import now
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.models import StaffUser
 from core.phones import mask_phone
-from intake.models import Appeal, Citizen, CitizenMerge
 
 MAX_DEPTH = 32
 MAX_REASON_CHARS = 64

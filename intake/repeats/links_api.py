@@ -1,4 +1,4 @@
-"""Links (repeats, duplicates) and incidents over HTTP. Thin: intake.links decides."""
+"""Links (repeats, duplicates) and incidents over HTTP. Thin: intake.repeats.links decides."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from appeals import access
+from appeals.models import AppealLink, Incident
 from core.api_deps import CurrentUser, DbSession
 from core.errors import PermissionDenied
 from core.models import Role
-from intake import links, service
-from intake.models import AppealLink, Incident
+from intake.repeats import links
 
 router = APIRouter(tags=["repeats and incidents"])
 
@@ -80,19 +81,19 @@ def _incident(incident: Incident, appeal_ids: list[int]) -> IncidentOut:
 @router.get("/api/v1/appeals/{appeal_id}/links", response_model=list[LinkOut])
 def appeal_links(appeal_id: int, session: DbSession, user: CurrentUser) -> list[LinkOut]:
     """Why this appeal is a repeat or a duplicate (and what repeats it), with the evidence."""
-    service.get_for_staff(session, user=user, appeal_id=appeal_id)
+    access.get_for_staff(session, user=user, appeal_id=appeal_id)
     return [_link(link) for link in links.links_of(session, appeal_id)]
 
 
 @router.post("/api/v1/appeals/{appeal_id}/links/{link_id}/confirm", response_model=LinkOut)
 def confirm(appeal_id: int, link_id: int, session: DbSession, user: CurrentUser) -> LinkOut:
-    service.get_for_staff(session, user=user, appeal_id=appeal_id)
+    access.get_for_staff(session, user=user, appeal_id=appeal_id)
     return _link(links.confirm_link(session, user=user, appeal_id=appeal_id, link_id=link_id))
 
 
 @router.post("/api/v1/appeals/{appeal_id}/links/{link_id}/break", response_model=LinkOut)
 def break_(appeal_id: int, link_id: int, session: DbSession, user: CurrentUser) -> LinkOut:
-    service.get_for_staff(session, user=user, appeal_id=appeal_id)
+    access.get_for_staff(session, user=user, appeal_id=appeal_id)
     return _link(links.break_link(session, user=user, appeal_id=appeal_id, link_id=link_id))
 
 
@@ -113,7 +114,7 @@ def incidents(session: DbSession, user: CurrentUser) -> list[IncidentOut]:
 def incident(incident_id: int, session: DbSession, user: CurrentUser) -> IncidentOut:
     found = links.get_incident(session, incident_id)
     appeals = links.incident_appeals(session, incident_id)
-    visible = [appeal.id for appeal in appeals if service.can_view(user, appeal)]
+    visible = [appeal.id for appeal in appeals if access.can_view(user, appeal)]
     if user.role is Role.EXECUTOR and not visible:
         raise PermissionDenied(
             "none of this incident's appeals is yours", code="other_organization"

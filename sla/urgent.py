@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from appeals.models import Appeal
 from core.clock import now
 from core.db import dialect_insert, table_of
-from intake.models import Appeal
 from routing.models import Category
 from sla.models import SlaReminder, StaffNotification
 

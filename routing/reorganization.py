@@ -21,9 +21,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import OPEN_STATUSES, Status
 from core.errors import Conflict, ValidationFailed
 from core.models import StaffUser
-from intake.lifecycle import OPEN_STATUSES, Status
 from routing.models import (
     Category,
     ChangeKind,

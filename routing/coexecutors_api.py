@@ -1,7 +1,7 @@
 """HTTP API of co-executors: list an appeal's parts, add and remove co-executors, answer a part.
 
-Thin: ``intake.coexecutors`` decides. Whoever cannot see the appeal gets 404
-(``service.get_for_staff``), so ids cannot be probed.
+Thin: ``routing.coexecutors`` decides. Whoever cannot see the appeal gets 404
+(``access.get_for_staff``), so ids cannot be probed.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from appeals import access
+from appeals.schemas import Language
 from core.api_deps import CurrentUser, DbSession
 from core.errors import NotFound, ValidationFailed
-from intake import coexecutors, service
-from intake.schemas import Language
+from routing import coexecutors
 from routing.models import Organization
 from routing.service import organization_by_code
 
@@ -75,7 +76,7 @@ def list_parts(
     appeal_id: int, session: DbSession, user: CurrentUser, lang: LangQuery = "ru"
 ) -> list[CoExecutorView]:
     """Every co-executor of the appeal with its part, state and answer (removed ones too)."""
-    appeal = service.get_for_staff(session, user=user, appeal_id=appeal_id)
+    appeal = access.get_for_staff(session, user=user, appeal_id=appeal_id)
     return [_view(part, lang) for part in coexecutors.part_views(session, appeal.id)]
 
 
@@ -88,7 +89,7 @@ def add(
     lang: LangQuery = "ru",
 ) -> CoExecutorView:
     """Operators, inspectors, admins and the lead organization's executors add co-executors."""
-    appeal = service.get_for_staff(session, user=user, appeal_id=appeal_id)
+    appeal = access.get_for_staff(session, user=user, appeal_id=appeal_id)
     organization = _organization_in_body(session, body.organization_code)
     assignment = coexecutors.add_co_executor(
         session, appeal, organization_id=organization.id, part=body.part, by=user
@@ -116,7 +117,7 @@ def remove(
     lang: LangQuery = "ru",
 ) -> CoExecutorView:
     """End a co-executor's part (``?reason=`` is required); the row stays in the record."""
-    appeal = service.get_for_staff(session, user=user, appeal_id=appeal_id)
+    appeal = access.get_for_staff(session, user=user, appeal_id=appeal_id)
     organization = organization_by_code(session, organization_code)
     assignment = coexecutors.remove_co_executor(
         session, appeal, organization_id=organization.id, by=user, reason=reason
@@ -134,7 +135,7 @@ def answer(
     lang: LangQuery = "ru",
 ) -> CoExecutorView:
     """The co-executor's executor answers (or revises) their part until the lead answers."""
-    appeal = service.get_for_staff(session, user=user, appeal_id=appeal_id)
+    appeal = access.get_for_staff(session, user=user, appeal_id=appeal_id)
     organization = organization_by_code(session, organization_code)
     assignment = coexecutors.answer_part(
         session, appeal, user=user, text=body.text, organization_id=organization.id

@@ -21,9 +21,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from appeals.lifecycle import Status
 from core.clock import now
 from core.db import Base, str_enum
-from intake.lifecycle import Status
 
 
 class Channel(enum.StrEnum):

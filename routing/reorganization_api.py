@@ -1,6 +1,6 @@
 """HTTP API of reorganizations (admins only): new organizations, changes, applying them.
 
-Thin: ``intake.reorganization`` decides.
+Thin: ``routing.reorganization`` decides.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.api_deps import DbSession, require_roles
 from core.clock import local, now
 from core.models import Role, StaffUser
-from intake import reorganization, reorganization_apply
+from routing import reorganization, reorganization_apply
 from routing.models import ChangeKind, OrganizationKind
 from routing.service import organization_by_code
 

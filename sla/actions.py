@@ -1,8 +1,8 @@
 """Named SLA actions on an appeal: pause and resume the clock, request and decide an
 extension, accept or return an answer at review.
 
-Status changes go through the lifecycle actions of ``intake.actions`` (extend, close,
-return_for_rework); the sla records (pauses, requests, reviews, the inbox) are kept by
+Status changes go through ``appeals.transitions`` (extend, close, return_for_rework and
+the end of a pause are here); the sla records (pauses, requests, reviews, the inbox) are kept by
 ``sla.workflow``. The entry point commits; notifications are inbox rows in the same
 transaction, so they exist exactly when the change does.
 """
@@ -14,14 +14,17 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import OPEN_STATUSES, Status, check_transition
+from appeals.models import Appeal
+from appeals.transitions import authorize, note_clock, transition
 from core.clock import now
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.models import Role, StaffUser
-from intake import actions
-from intake.lifecycle import OPEN_STATUSES, Status, check_transition
-from intake.models import Appeal
 from sla import texts, workflow
+from sla.clocks import shift_by_working_days
 from sla.models import AppealPause, ExtensionRequest, ReviewOutcome
+from sla.service import deadline_policy
+from sla.sweep import OVERDUE_REASON
 
 #: Who may pause the clock: the executor (own organization), the inspectors, the admin.
 _CLOCK_ROLES = (Role.EXECUTOR, Role.INSPECTOR, Role.ADMIN)
@@ -86,7 +89,7 @@ def pause_clock(
     appeal.paused_at = moment
     appeal.updated_at = moment
     note = f"clock paused: {pause.reason_code.value}"
-    actions.note_clock(
+    note_clock(
         session, appeal, actor=user, reason=f"{note}: {pause.comment}" if pause.comment else note
     )
     session.flush()
@@ -115,7 +118,7 @@ def resume_clock(session: Session, appeal: Appeal, *, user: StaffUser | None) ->
         )
     if appeal.paused_at is None and workflow.open_pause(session, appeal_id=appeal.id) is None:
         raise Conflict("the clock is not paused", code="not_paused")
-    days = actions.end_pause(session, appeal, by=user, why="resumed")
+    days = end_pause(session, appeal, by=user, why="resumed")
     session.flush()
     return days
 
@@ -176,9 +179,7 @@ def approve_extension(
     request, appeal = _request_and_appeal(session, request_id, user)
     # The request's reason is what the citizen is told; the inspector's comment is an
     # internal remark and stays on the request (``decision_comment``).
-    actions.extend(
-        session, appeal, user=user, new_due=request.requested_until, reason=request.reason
-    )
+    extend(session, appeal, user=user, new_due=request.requested_until, reason=request.reason)
     workflow.mark_decided(session, request, user=user, approved=True, comment=comment)
     workflow.notify(
         session,
@@ -215,7 +216,7 @@ def accept_answer(
     """The inspector accepts the answer: the appeal is closed and the citizen sees it."""
     check_transition(appeal.status, Status.CLOSED)
     organization_id = appeal.organization_id
-    actions.close(session, appeal, user=user, reason=(comment or "").strip() or None)
+    close(session, appeal, user=user, reason=(comment or "").strip() or None)
     workflow.record_review(
         session,
         appeal_id=appeal.id,
@@ -240,7 +241,7 @@ def return_answer(
     reason = workflow.parse_return_reason(reason_code, comment)
     check_transition(appeal.status, Status.RETURNED)
     note = (comment or "").strip()
-    actions.return_for_rework(
+    return_for_rework(
         session, appeal, user=user, reason=f"{reason.value}: {note}" if note else reason.value
     )
     workflow.record_review(
@@ -286,3 +287,99 @@ def review_queue(
     if organization_id is not None:
         query = query.where(Appeal.organization_id == organization_id)
     return list(session.scalars(query))
+
+
+# --- the status steps of the review and the extension, and the clock's end ----------------
+
+
+def clear_overdue_marker(appeal: Appeal, moment: datetime) -> None:
+    """The sweep's "overdue" marker goes once the deadline is in the future again (an
+    extension, a pause given back); an escalation for another reason (ping-pong) stays."""
+    if (
+        appeal.escalation_reason == OVERDUE_REASON
+        and appeal.due_at is not None
+        and appeal.due_at > moment
+    ):
+        appeal.escalated_at = None
+        appeal.escalation_reason = None
+
+
+def end_pause(session: Session, appeal: Appeal, *, by: StaffUser | None, why: str) -> int:
+    """Close the appeal's open pause: the legal deadline and the internal target move by the
+    working days it covered, returned as the result.
+
+    The deadline never moves past the law's outer limit, two calendar months from
+    registration (what the pause would add beyond it is lost, and said so in the history),
+    nor earlier than it was; the internal target never past the deadline.
+    """
+    moment = now()
+    pause = workflow.open_pause(session, appeal_id=appeal.id)
+    if pause is None:  # a marker without its record (data from before pauses were closed)
+        appeal.paused_at = None
+        return 0
+    _pause, days = workflow.end_pause(session, appeal_id=appeal.id, by=by, at=moment)
+    policy = deadline_policy()
+    capped = False
+    if appeal.due_at is not None and days:
+        shifted = shift_by_working_days(policy, appeal.due_at, days)
+        limit = max(policy.max_extended_due(appeal.received_at), appeal.due_at)
+        capped = shifted > limit
+        appeal.due_at = min(shifted, limit)
+    if appeal.target_due_at is not None and days:
+        target = shift_by_working_days(policy, appeal.target_due_at, days)
+        appeal.target_due_at = min(target, appeal.due_at) if appeal.due_at else target
+    appeal.paused_at = None
+    appeal.updated_at = moment
+    clear_overdue_marker(appeal, moment)
+    limit_note = "; capped at two months from registration" if capped else ""
+    note_clock(
+        session,
+        appeal,
+        actor=by,
+        reason=f"clock resumed ({why}): +{days} working day(s){limit_note}",
+    )
+    return days
+
+
+def close(session: Session, appeal: Appeal, *, user: StaffUser, reason: str | None = None) -> None:
+    """The inspector accepts the answer; the citizen can now see it.
+
+    The status step of ``sla.actions.accept_answer``, which also records the review;
+    ``perform`` does not offer it (see ``Action.dedicated``)."""
+    authorize("close", user, appeal, reason)
+    appeal.closed_at = now()
+    transition(session, appeal, Status.CLOSED, actor=user, reason=(reason or "answer accepted"))
+
+
+def return_for_rework(session: Session, appeal: Appeal, *, user: StaffUser, reason: str) -> None:
+    """The status step of ``sla.actions.return_answer`` (checklist reason, review
+    record, returns count); ``perform`` does not offer it."""
+    why = authorize("return", user, appeal, reason)
+    transition(session, appeal, Status.RETURNED, actor=user, reason=why)
+
+
+def extend(
+    session: Session, appeal: Appeal, *, user: StaffUser, new_due: datetime, reason: str
+) -> None:
+    """The status step of ``sla.actions.approve_extension`` (an executor's request,
+    decided by someone else); ``perform`` does not offer it. ``reason`` is what the citizen
+    is told."""
+    why = authorize("extend", user, appeal, reason)
+    if appeal.due_at is None:
+        raise ValidationFailed("the appeal has no deadline yet", code="not_registered")
+    check_transition(appeal.status, Status.EXTENDED)
+    if appeal.paused_at is not None:
+        # The pause is given back first: the new deadline must be later than that.
+        end_pause(session, appeal, by=user, why=f"status {Status.EXTENDED.value}")
+    assert appeal.due_at is not None  # a pause only moves a deadline later
+    policy = deadline_policy()
+    policy.validate_extension(
+        received_at=appeal.received_at, current_due=appeal.due_at, new_due=new_due, reason=why
+    )
+    appeal.due_at = new_due
+    appeal.extension_reason = why
+    appeal.extension_notice_due_at = policy.extension_notice_due(now())
+    clear_overdue_marker(appeal, now())
+    transition(
+        session, appeal, Status.EXTENDED, actor=user, reason=f"until {new_due:%Y-%m-%d}: {why}"
+    )

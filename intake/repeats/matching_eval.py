@@ -6,8 +6,8 @@ Each pair in ``data/eval/appeal_pairs.yaml`` (see ``data/eval/README.md``) holds
 appeals ``a`` (earlier) and ``b`` (later) with their text, a symbolic citizen, the
 labeled category and district, an optional address and ``days_ago``, and a label:
 ``repeat``, ``duplicate`` or ``unrelated``. Both sides become ``AppealFacts`` exactly
-as the pipeline builds them (``intake.repeats.facts``: normalized text, places from
-address and text) and ``intake.matching.compare(b, a)`` gives the verdict.
+as the pipeline builds them (``intake.repeats.linking.facts``: normalized text, places from
+address and text) and ``intake.repeats.matching.compare(b, a)`` gives the verdict.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from typing import Any
 
 import yaml
 
-from intake.matching import MatchRules, compare
-from intake.models import LinkKind
-from intake.repeats import facts
+from appeals.models import LinkKind
+from intake.repeats.linking import facts
+from intake.repeats.matching import MatchRules, compare
 
-DEFAULT_PAIRS = Path(__file__).resolve().parent.parent / "data" / "eval" / "appeal_pairs.yaml"
+DEFAULT_PAIRS = Path(__file__).resolve().parents[2] / "data" / "eval" / "appeal_pairs.yaml"
 LABELS = ("repeat", "duplicate", "unrelated")
 KINDS = ("repeat", "duplicate")
 # The moment the pairs' ``days_ago`` count back from; any fixed instant gives the same verdicts.
@@ -35,7 +35,7 @@ REFERENCE = datetime(2025, 11, 3, 4, 0, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class _Row:
-    """The columns ``intake.repeats.facts`` reads from an appeal row."""
+    """The columns ``intake.repeats.linking.facts`` reads from an appeal row."""
 
     id: int
     citizen_id: int | None

@@ -13,9 +13,9 @@ from typing import Final
 
 from sqlalchemy import Index, TextClause, text
 
+from appeals.lifecycle import OPEN_STATUSES, Status
+from appeals.models import Appeal
 from core.db import table_of
-from intake.lifecycle import OPEN_STATUSES, Status
-from intake.models import Appeal
 
 #: The open statuses, sorted so the SQL text (and the index definition) is stable.
 OPEN_STATUS_VALUES: Final = tuple(sorted(status.value for status in OPEN_STATUSES))

@@ -26,16 +26,16 @@ from typing import Any, Final, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import Status
+from appeals.models import Appeal, Channel
 from core.calendar import WorkingCalendar
 from core.clock import ALMATY, local, now
 from core.db import table_of
 from core.errors import PermissionDenied, ValidationFailed
 from core.models import Role, StaffUser
 from core.settings import get_settings
-from intake.board_models import open_predicate, review_predicate
-from intake.lifecycle import Status
-from intake.models import Appeal, Channel
 from routing.models import Category, District, Organization
+from sla.board_models import open_predicate, review_predicate
 from sla.sweep import NOTICE_STATUS_VALUES, notice_missed
 
 #: Who may open the board. Executors get it filtered to their own organization.

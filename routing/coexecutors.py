@@ -3,7 +3,7 @@
 An appeal has one lead organization (``appeal.organization_id``), which
 answers the citizen, and any number of co-executors, each with its own part of
 the task (``Assignment.part``) and its own answer to that part. The lead's
-final answer waits for every open part (``pending_parts``); ``combined_answer``
+final answer waits for every open part (``appeals.assignments.pending_parts``); ``combined_answer``
 gives the lead a draft built from the parts.
 
 Rows are never deleted: a removed co-executor's assignment is ended with
@@ -18,12 +18,11 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import OPEN_STATUSES
+from appeals.models import Appeal, Assignment, AssignmentRole
 from core.clock import local, now
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import Role, StaffUser
-from intake.assignments import open_co_executors
-from intake.lifecycle import OPEN_STATUSES
-from intake.models import Appeal, Assignment, AssignmentRole
 from routing.models import Organization
 from routing.service import get_organization
 
@@ -235,22 +234,6 @@ def answer_part(
 
 
 # --- reading -----------------------------------------------------------------------------
-
-
-def pending_parts(session: Session, appeal_id: int) -> list[Assignment]:
-    """Open co-executor parts without an answer: the lead's answer waits for these."""
-    return [part for part in open_co_executors(session, appeal_id) if part.answer_text is None]
-
-
-def require_parts_answered(session: Session, appeal_id: int) -> None:
-    """Refuse the lead's answer while a co-executor's part is still unanswered."""
-    pending = pending_parts(session, appeal_id)
-    if pending:
-        raise Conflict(
-            f"{len(pending)} co-executor part(s) still wait for an answer",
-            code="co_executor_parts_pending",
-            organization_ids=[part.organization_id for part in pending],
-        )
 
 
 def parts(session: Session, appeal_id: int, *, include_removed: bool = True) -> list[Assignment]:

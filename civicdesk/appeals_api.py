@@ -1,0 +1,75 @@
+"""HTTP API of the appeals for staff: the list, one appeal, and the named actions.
+
+In the shell because an action may belong to any room (``civicdesk.appeal_actions``
+hands it over) and the list filters by organization code (``routing``). Thin: the
+services decide.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from appeals import access
+from appeals.lifecycle import Status
+from appeals.schemas import ActionRequest, StaffAppealView
+from appeals.views import staff_view
+from civicdesk import appeal_actions
+from core.api_deps import CurrentUser, DbSession
+from core.models import Role
+from routing.service import organization_by_code
+
+router = APIRouter(prefix="/api/v1/appeals", tags=["appeals"])
+
+
+@router.get("", response_model=list[StaffAppealView])
+def list_appeals(
+    session: DbSession,
+    user: CurrentUser,
+    response: Response,
+    status: Annotated[list[Status] | None, Query()] = None,
+    organization: str | None = None,
+    triage: bool = False,
+    escalated: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[StaffAppealView]:
+    """Appeals the caller may see; an executor gets only their organization's.
+
+    ``triage=true``: the operators' queue of unroutable appeals; ``escalated=true``:
+    the inspectors' queue of ping-pong and much-moved appeals.
+    """
+    organization_id = organization_by_code(session, organization).id if organization else None
+    appeals, total = access.list_for_staff(
+        session,
+        user=user,
+        statuses=status,
+        organization_id=organization_id,
+        triage=triage,
+        escalated=escalated,
+        limit=limit,
+        offset=offset,
+    )
+    response.headers["X-Total-Count"] = str(total)
+    full_phone = user.role is not Role.EXECUTOR
+    return [staff_view(appeal, show_full_phone=full_phone) for appeal in appeals]
+
+
+@router.get("/{appeal_id}", response_model=StaffAppealView)
+def get_appeal(appeal_id: int, session: DbSession, user: CurrentUser) -> StaffAppealView:
+    appeal = access.get_for_staff(session, user=user, appeal_id=appeal_id)
+    return staff_view(appeal, show_full_phone=user.role is not Role.EXECUTOR)
+
+
+@router.post("/{appeal_id}/actions/{action}", response_model=StaffAppealView)
+def act(
+    appeal_id: int, action: str, body: ActionRequest, session: DbSession, user: CurrentUser
+) -> StaffAppealView:
+    """accept, answer, send_back, route, reject, quick_answer, reopen. (close and return are
+    the review, ``/api/v1/sla/appeals/{id}/review``; extend is an extension request.)"""
+    appeal = access.get_for_staff(session, user=user, appeal_id=appeal_id)
+    appeal_actions.perform(session, appeal, user=user, action=action, **body.model_dump())
+    refreshed = access.get_for_staff(session, user=user, appeal_id=appeal_id)
+    session.refresh(refreshed, attribute_names=["history"])
+    return staff_view(refreshed, show_full_phone=user.role is not Role.EXECUTOR)
