@@ -1,9 +1,10 @@
 """Citizens rate the answers they receive: 1–5 with an optional comment.
 
 The bots (rating buttons), the portal API and the staff pages all call
-``rate_answer``. A low rating asks for the appeal to be reopened: ratings may not
-import ``intake``, so it records a ``rating.low`` event and the channels' event
-handler asks ``should_reopen`` and reopens through the lifecycle action.
+``rate_answer``. A low rating asks for the appeal to be reopened: it records a ``rating.low``
+event in the rating's transaction, and the channels' event handler asks ``should_reopen``
+and reopens through ``appeals.actions.reopen_on_low_rating`` after commit (with the
+notifications the reopening sends).
 """
 
 from __future__ import annotations
@@ -11,24 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, String, column, func, select, table
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from appeals.lifecycle import ANSWER_VISIBLE
+from appeals.models import Appeal
 from core import events
 from core.clock import now
-from core.db import UTCDateTime, dialect_insert, table_of
+from core.db import dialect_insert, table_of
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.settings import get_settings
 from ratings.models import AnswerRating
 
-# The columns of intake's appeals table that a rating needs, named without importing intake.
-_appeals = table(
-    "appeals",
-    column("id", Integer),
-    column("status", String),
-    column("answered_at", UTCDateTime()),
-    column("organization_id", Integer),
-)
 #: Statuses whose answer the citizen has received (appeals.lifecycle.ANSWER_VISIBLE).
 RATEABLE_STATUSES = ("closed", "quick_answered")
 SATISFIED_SCORES = (4, 5)
@@ -52,14 +47,14 @@ def rate_answer(
             code="comment_too_long",
         )
     appeal = session.execute(
-        select(_appeals.c.status, _appeals.c.answered_at, _appeals.c.organization_id).where(
-            _appeals.c.id == appeal_id
+        select(Appeal.status, Appeal.answered_at, Appeal.organization_id).where(
+            Appeal.id == appeal_id
         )
     ).first()
     if appeal is None:
         raise NotFound(f"appeal {appeal_id} not found", code="appeal_not_found")
     status, answered_at, organization_id = appeal
-    if str(status) not in RATEABLE_STATUSES or answered_at is None:
+    if status not in ANSWER_VISIBLE or answered_at is None:
         raise Conflict("this appeal has no answer to rate yet", code="not_answered")
     previous = session.scalar(
         select(AnswerRating.score).where(

@@ -29,7 +29,6 @@ class AnswerRating(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Appeals live in `intake`, which ratings may not import: the table is named, not the model.
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
     answered_at: Mapped[datetime]
     organization_id: Mapped[int | None] = mapped_column(

@@ -12,22 +12,13 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from appeals.lifecycle import OPEN_STATUSES
 from core.clock import ALMATY
 from sla.policy import DeadlinePolicy
 
 #: Statuses in which the executor still owes the answer: the clock runs, reminders and
-#: escalation apply. Mirrors ``appeals.lifecycle.OPEN_STATUSES`` (sla may not import intake;
-#: a test keeps the two equal).
-OPEN_STATUS_VALUES = (
-    "received",
-    "registered",
-    "assigned",
-    "forwarded",
-    "in_progress",
-    "extended",
-    "returned",
-    "reopened",
-)
+#: escalation apply (as plain values, for the sweep's Core SQL).
+OPEN_STATUS_VALUES = tuple(sorted(status.value for status in OPEN_STATUSES))
 
 _OFFSET = re.compile(r"^\s*(\d{1,3})\s*(wd|d|h)\s*$")
 _MAX_LOOKBACK_DAYS = 60

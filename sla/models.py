@@ -1,7 +1,7 @@
 """SLA tables: clock pauses, extension requests, answer reviews, the reminder ledger and
 the staff inbox.
 
-``sla`` may not import ``intake``: appeals are referred to by table name only.
+Each row points at its appeal (``appeals.models.Appeal``) by foreign key.
 """
 
 from __future__ import annotations

@@ -36,28 +36,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from core.db import UTCDateTime, dialect_insert
+from appeals.models import Appeal
+from core.db import UTCDateTime, dialect_insert, table_of
 from routing.models import Category
 from sla import texts
 from sla.clocks import OPEN_STATUS_VALUES, ReminderOffset, reminder_bound
 from sla.models import ExtensionRequest, ExtensionState, SlaReminder, StaffNotification
 from sla.policy import DeadlinePolicy
 
-# sla may not import intake: the appeals table by name, with the columns the sweep reads.
-appeals = table(
-    "appeals",
-    column("id", Integer),
-    column("tracking_number", String),
-    column("status", String),
-    column("category_code", String),
-    column("organization_id", Integer),
-    column("due_at", UTCDateTime()),
-    column("paused_at", UTCDateTime()),
-    column("escalated_at", UTCDateTime()),
-    column("escalation_reason", String),
-    column("extension_notice_due_at", UTCDateTime()),
-)
-# The citizens' notifications (channels' table, by name): did the extension notice go out?
+# The appeals table itself: the sweep is set-based Core SQL over it.
+appeals = table_of(Appeal)
+# The citizens' notifications (channels' table, by name: channels sit above sla): did the
+# extension notice go out?
 citizen_notifications = table(
     "notifications",
     column("appeal_id", Integer),
