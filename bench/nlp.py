@@ -37,7 +37,8 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from nlp.datasets import read_labeled_csv  # noqa: E402
-from nlp.engine import TopicClassifier, make_classifier  # noqa: E402
+from nlp.engine import TopicClassifier  # noqa: E402
+from nlp.engines import make_classifier  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 KURSK = REPO.parent / "shared" / "datasets" / "kursk-appeals-cp2022"

@@ -195,7 +195,8 @@ def _train(args: argparse.Namespace) -> int:
     if not args.text_col or not args.label_col:
         raise DomainError("--csv needs --text-col and --label-col", code="validation_failed")
     from nlp.datasets import read_labeled_csv
-    from nlp.engine import save_model, train_model
+    from nlp.engine import save_model
+    from nlp.training import train_model
 
     data = read_labeled_csv(
         args.csv, text_columns=args.text_col, label_column=args.label_col, sep=args.sep

@@ -1,4 +1,4 @@
-"""The topic-classifier interface: engines, model files with metadata, training with evaluation.
+"""The topic-classifier interface: what an engine speaks, model files with metadata.
 
 Every engine (the default scikit-learn ``tfidf-linear``, the optional
 ``transformers``) speaks :class:`TopicClassifier`, so the pipeline, the CLI and
@@ -6,6 +6,9 @@ the benchmark never care which one is configured. A model on disk is a
 directory: the engine's own files plus ``metadata.json`` (engine, version, the
 data it was trained on, its held-out evaluation), written atomically so a
 reader never sees half a model.
+
+The engines import this module and nothing above it; ``nlp.engines`` names them (make,
+load) and ``nlp.training`` trains with evaluation, so no import goes in a circle.
 """
 
 from __future__ import annotations
@@ -92,39 +95,6 @@ class TopicClassifier(Protocol):
     def save(self, directory: Path) -> None: ...
 
 
-def make_classifier(engine: str = DEFAULT_ENGINE, **options: object) -> TopicClassifier:
-    """A fresh, untrained classifier of the named engine; heavy imports happen only here."""
-    if engine == "tfidf-linear":
-        from nlp.sklearn_engine import TfidfLinearClassifier
-
-        return TfidfLinearClassifier(**options)
-    if engine == "tfidf-e5":
-        from nlp.embedding_engine import TfidfE5Classifier
-
-        return TfidfE5Classifier(**options)
-    if engine == "transformers":
-        from nlp.transformers_engine import TransformersClassifier
-
-        return TransformersClassifier(**options)
-    raise ModelError(f"unknown nlp engine {engine!r}; choose one of {', '.join(ENGINES)}")
-
-
-def _load_engine(engine: str, directory: Path) -> TopicClassifier:
-    if engine == "tfidf-linear":
-        from nlp.sklearn_engine import TfidfLinearClassifier
-
-        return TfidfLinearClassifier.load(directory)
-    if engine == "tfidf-e5":
-        from nlp.embedding_engine import TfidfE5Classifier
-
-        return TfidfE5Classifier.load(directory)
-    if engine == "transformers":
-        from nlp.transformers_engine import TransformersClassifier
-
-        return TransformersClassifier.load(directory)
-    raise ModelError(f"model in {directory} was written by unknown engine {engine!r}")
-
-
 def save_model(classifier: TopicClassifier, directory: Path, metadata: ModelMetadata) -> None:
     """Write model files and metadata.json into a sibling temp dir, then swap it in by rename."""
     directory = Path(directory)
@@ -159,13 +129,6 @@ def read_metadata(directory: Path) -> ModelMetadata:
         raise ModelError(f"{path} is not valid JSON: {error}") from error
 
 
-def load_model(directory: Path) -> tuple[TopicClassifier, ModelMetadata]:
-    """The classifier and its metadata; metadata.json names the engine that reads the files."""
-    metadata = read_metadata(directory)
-    classifier = _load_engine(metadata.engine, Path(directory))
-    return classifier, metadata
-
-
 def data_fingerprint(texts: Sequence[str], labels: Sequence[str]) -> str:
     """sha256 of the (text, label) pairs in order: names the exact data a model saw."""
     digest = hashlib.sha256()
@@ -181,56 +144,7 @@ def model_version(created: datetime, sha256: str) -> str:
     return f"{created.astimezone(UTC):%Y%m%dT%H%MZ}-{sha256[:8]}"
 
 
-def train_model(
-    texts: Sequence[str],
-    labels: Sequence[str],
-    *,
-    engine: str = DEFAULT_ENGINE,
-    source: dict[str, object],
-    holdout: float = 0.2,
-    seed: int = 0,
-    **options: object,
-) -> tuple[TopicClassifier, ModelMetadata]:
-    """Evaluate on a held-out split (stratified where possible), then refit on all the data.
-
-    The figures in the metadata therefore describe a model trained on 80% of the
-    data; the shipped model saw all of it and should do at least as well.
-    """
-    from nlp.evaluation import evaluate_holdout
-
-    texts = list(texts)
-    labels = list(labels)
-    if len(texts) != len(labels):
-        raise ValueError("texts and labels differ in length")
-    if len(set(labels)) < 2:
-        raise ValueError("training needs at least two different labels")
-    evaluation: dict[str, object] = {}
-    if holdout > 0:
-        evaluation = evaluate_holdout(
-            texts, labels, engine=engine, holdout=holdout, seed=seed, **options
-        )
-    classifier = make_classifier(engine, **options)
-    classifier.fit(texts, labels)
-    sha256 = data_fingerprint(texts, labels)
-    created = datetime.now(UTC)
-    metadata = ModelMetadata(
-        engine=classifier.engine_name,
-        version=model_version(created, sha256),
-        created_at=created.isoformat(timespec="seconds"),
-        trained_on={
-            **source,
-            "n_examples": len(texts),
-            "n_labels": len(set(labels)),
-            "sha256": sha256,
-        },
-        evaluation=evaluation,
-        labels=classifier.labels,
-        options={key: _jsonable(value) for key, value in options.items()},
-    )
-    return classifier, metadata
-
-
-def _jsonable(value: object) -> object:
+def jsonable(value: object) -> object:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)

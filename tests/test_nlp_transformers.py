@@ -17,7 +17,9 @@ torch = pytest.importorskip("torch", reason="optional extra: pip install torch==
 transformers = pytest.importorskip("transformers", reason="optional extra: transformers>=5,<6")
 tokenizers = pytest.importorskip("tokenizers")
 
-from nlp.engine import load_model, make_classifier, save_model, train_model  # noqa: E402
+from nlp.engine import save_model  # noqa: E402
+from nlp.engines import load_model, make_classifier  # noqa: E402
+from nlp.training import train_model  # noqa: E402
 
 TOPICS = {
     "water": [
