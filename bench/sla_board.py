@@ -411,7 +411,7 @@ def measure_pages(
     from fastapi.testclient import TestClient
 
     from civicdesk.app import create_app
-    from civicdesk.web.sla_board import clear_summary_cache
+    from civicdesk.web.board.pages import clear_summary_cache
 
     app = create_app(settings)
     with TestClient(app) as client:

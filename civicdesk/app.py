@@ -14,8 +14,8 @@ from channels.telephony.api import router as callcenter_router
 from civicdesk.appeals_api import router as staff_appeals_router
 from civicdesk.errors import install_error_handlers
 from civicdesk.staff_api import router as staff_router
-from civicdesk.web.console import router as console_router
-from civicdesk.web.sla_panel import router as sla_panel_router
+from civicdesk.web.console.pages import router as console_router
+from civicdesk.web.staff.sla_panel import router as sla_panel_router
 from core import db
 from core.api_deps import DbSession
 from core.auth_api import router as auth_router

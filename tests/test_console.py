@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from civicdesk.web.console_texts import CONSOLE_TEXTS
+from civicdesk.web.console.texts import CONSOLE_TEXTS
 from civicdesk.web.texts import LANGUAGES, TEXTS, t
 from tests.conftest import hidden_field, staff_sign_in
 
@@ -395,7 +395,7 @@ def test_forms_without_a_valid_token_are_refused(client: Any, session: Any, make
 
 def test_pop_stream_says_ready_then_pops_then_keeps_alive() -> None:
     from channels.telephony.screen_pop import MemoryScreenPopBus, ScreenPop
-    from civicdesk.web.console_live import pop_stream
+    from civicdesk.web.console.live import pop_stream
     from core.clock import now
 
     async def scenario() -> list[str]:
@@ -438,7 +438,7 @@ def test_pop_stream_says_ready_then_pops_then_keeps_alive() -> None:
 
 @pytest.mark.parametrize("language", ["ru", "kk"])
 def test_metric_cells_format_the_header(language: str) -> None:
-    from civicdesk.web.console_live import metric_cells
+    from civicdesk.web.console.live import metric_cells
 
     cells = {
         cell["name"]: cell["text"]
@@ -623,7 +623,7 @@ def test_a_reload_does_not_show_a_call_whose_hangup_was_lost(
 def test_pop_stream_over_redis_reaches_another_process_style_subscriber(redis_url: str) -> None:
     """With Redis configured the AMI listener and the web process meet on pub/sub."""
     from channels.telephony.screen_pop import RedisScreenPopBus, ScreenPop
-    from civicdesk.web.console_live import pop_stream
+    from civicdesk.web.console.live import pop_stream
     from core.clock import now
 
     operator_id = 900_000 + uuid.uuid4().int % 99_999  # a channel no other test uses

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from appeals.lifecycle import Status
 from appeals.models import Appeal, Channel, Citizen
-from civicdesk.web.board_texts import BOARD_TEXTS
+from civicdesk.web.board.texts import BOARD_TEXTS
 from core.clock import ALMATY, frozen
 from core.db import table_of
 from core.models import Role, StaffUser
@@ -112,7 +112,7 @@ def inspector(make_user: Callable[..., tuple[StaffUser, str]]) -> StaffUser:
 @pytest.fixture(autouse=True)
 def fresh_summaries() -> Iterator[None]:
     """The page shares a view's summary for a few seconds: each test starts without any."""
-    from civicdesk.web.sla_board import clear_summary_cache
+    from civicdesk.web.board.pages import clear_summary_cache
 
     clear_summary_cache()
     yield

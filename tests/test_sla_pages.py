@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from appeals.lifecycle import Status
 from appeals.models import Appeal
-from civicdesk.web.sla_texts import SLA_TEXTS
+from civicdesk.web.staff.sla_texts import SLA_TEXTS
 from routing.models import Organization
 from sla.models import AppealPause, ExtensionRequest, ExtensionState
 from tests.conftest import hidden_field, staff_sign_in

@@ -375,7 +375,7 @@ def test_the_generic_actions_no_longer_review_or_extend(
     are refused with the path to use: no status change without the review record, the
     checklist reason and the returns count, no extension without a request decided by
     another person."""
-    from civicdesk.web.presenters import available_actions, sla_steps
+    from civicdesk.web.staff.presenters import available_actions, sla_steps
 
     actions.accept(session, appeal, user=executor)
     with pytest.raises(ValidationFailed) as extend:

@@ -1,6 +1,6 @@
 """The operator console's services: who is calling, is this a repeat, and filing from a call.
 
-The console (``civicdesk/web/console.py``) is thin: a screen-pop gives it a phone
+The console (``civicdesk/web/console/pages.py``) is thin: a screen-pop gives it a phone
 number, :func:`caller_card` gives the person behind it across merged identities
 with their open and recent appeals; :func:`repeat_hint` compares what the caller
 is saying with their open appeals (and others' reports at the same place) by the

@@ -8,17 +8,19 @@ from fastapi.staticfiles import StaticFiles
 
 def install_web(app: FastAPI) -> None:
     """Mount the portal, the staff pages and their static files."""
-    from civicdesk.web import portal, staff, staff_auth
+    from civicdesk.web import staff_auth
+    from civicdesk.web.portal import pages as portal
     from civicdesk.web.rendering import STATIC_DIR
+    from civicdesk.web.staff import pages as staff
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     staff_auth.install_login_redirect(app)
     app.include_router(portal.router)
     app.include_router(staff_auth.router)
     app.include_router(staff.router)
-    from civicdesk.web import staff_corrections
+    from civicdesk.web.staff import corrections as staff_corrections
 
     app.include_router(staff_corrections.router)
-    from civicdesk.web import sla_board
+    from civicdesk.web.board import pages as sla_board
 
     app.include_router(sla_board.router)

@@ -1,14 +1,12 @@
-"""The operator console's strings, Russian and Kazakh, joined into ``texts.TEXTS`` on import.
+"""The operator console's strings, Russian and Kazakh, joined into ``texts.TEXTS``.
 
 Kept apart from ``texts.py`` so the console's wording has one owner; the keys start
-with ``console.`` and never replace a shared key (checked at import).
+with ``console.`` and never replace a shared key (``civicdesk.web.texts`` refuses a clash).
 """
 
 from __future__ import annotations
 
 from typing import Final
-
-from civicdesk.web.texts import TEXTS
 
 CONSOLE_TEXTS: Final[dict[str, dict[str, str]]] = {
     "console.nav": {"ru": "Консоль оператора", "kk": "Оператор консолі"},
@@ -310,14 +308,3 @@ CONSOLE_TEXTS: Final[dict[str, dict[str, str]]] = {
         "kk": "Нысан ескірді: бетті жаңартып, қайталаңыз.",
     },
 }
-
-
-def _register() -> None:
-    clashes = [
-        key for key in CONSOLE_TEXTS if TEXTS.get(key, CONSOLE_TEXTS[key]) is not CONSOLE_TEXTS[key]
-    ]
-    assert not clashes, f"console texts would replace shared ones: {clashes}"
-    TEXTS.update(CONSOLE_TEXTS)
-
-
-_register()

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from appeals.lifecycle import status_label
 from appeals.models import Channel
-from civicdesk.web.board_texts import BOARD_TEXTS, bt
+from civicdesk.web.board.texts import BOARD_TEXTS, bt
 from civicdesk.web.lookups import (
     Option,
     OptionGroup,

@@ -1,5 +1,5 @@
 """The category form's context on the staff appeal page (the form posts to
-``civicdesk.web.staff_corrections``): who may change or confirm the topic, the choices, and
+``civicdesk.web.staff.corrections``): who may change or confirm the topic, the choices, and
 whether the current topic is still the machine's guess."""
 
 from __future__ import annotations

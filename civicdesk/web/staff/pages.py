@@ -16,7 +16,6 @@ from appeals.lifecycle import ACTIONS, REJECTION_REASONS, Status, status_label
 from appeals.models import Appeal
 from appeals.views import staff_view
 from civicdesk import appeal_actions
-from civicdesk.web.category_panel import CATEGORY_FORMS, category_panel
 from civicdesk.web.lookups import (
     appeal_type_name,
     category_names,
@@ -25,7 +24,9 @@ from civicdesk.web.lookups import (
     route_targets,
     staff_names,
 )
-from civicdesk.web.presenters import (
+from civicdesk.web.rendering import page_language, redirect, render
+from civicdesk.web.staff.category_panel import CATEGORY_FORMS, category_panel
+from civicdesk.web.staff.presenters import (
     TABS,
     appeal_row,
     available_actions,
@@ -34,8 +35,7 @@ from civicdesk.web.presenters import (
     route_target,
     tabs_for,
 )
-from civicdesk.web.rendering import page_language, redirect, render
-from civicdesk.web.routing_panel import routing_panel
+from civicdesk.web.staff.routing_panel import routing_panel
 from civicdesk.web.staff_auth import HOME_PATH, StaffUserDep, csrf_ok
 from civicdesk.web.staff_frame import staff_error_page, staff_frame
 from civicdesk.web.texts import has, t

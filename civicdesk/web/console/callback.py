@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from channels.telephony.originate import callback_outcome, own_callback
-from civicdesk.web.console_live import CONSOLE_PATH, allowed
+from civicdesk.web.console.live import CONSOLE_PATH, allowed
 from civicdesk.web.rendering import page_language, secure
 from civicdesk.web.staff_auth import StaffUserDep
 from civicdesk.web.texts import has, t

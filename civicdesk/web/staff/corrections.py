@@ -2,7 +2,7 @@
 or confirms the one the classifier guessed; either is kept as training data.
 
 Thin: ``intake.corrections`` decides (roles, known category, routing of an appeal in
-triage); the page's context comes from ``civicdesk.web.category_panel``.
+triage); the page's context comes from ``civicdesk.web.staff.category_panel``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from civicdesk.web.rendering import page_language, redirect
-from civicdesk.web.staff import _appeal_or_none, _detail_page
+from civicdesk.web.staff.pages import _appeal_or_none, _detail_page
 from civicdesk.web.staff_auth import StaffUserDep, csrf_ok
 from civicdesk.web.staff_frame import staff_error_page
 from core.api_deps import DbSession

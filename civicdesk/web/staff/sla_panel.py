@@ -18,9 +18,9 @@ from appeals import access
 from appeals.lifecycle import OPEN_STATUSES, TRANSITIONS, Status, status_label
 from appeals.models import Appeal
 from civicdesk.web.lookups import category_names, organization_names, staff_names
-from civicdesk.web.presenters import sla_steps
 from civicdesk.web.rendering import page_language, redirect, render, templates
-from civicdesk.web.sla_texts import SLA_TEXTS, st
+from civicdesk.web.staff.presenters import sla_steps
+from civicdesk.web.staff.sla_texts import SLA_TEXTS, st
 from civicdesk.web.staff_auth import StaffUserDep, csrf_ok
 from civicdesk.web.staff_frame import staff_error_page, staff_frame
 from core.api_deps import DbSession

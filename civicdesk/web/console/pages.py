@@ -17,15 +17,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-import civicdesk.web.console_texts  # noqa: F401  (registers the console's texts)
 from appeals.lifecycle import status_label
 from appeals.models import Appeal
 from channels.telephony import console as service
 from channels.telephony.originate import request_callback
 from channels.telephony.service import current_call_of, link_call_to_appeal
-from civicdesk.web.console_callback import CallbackStatus, callback_status
-from civicdesk.web.console_callback import router as callback_router
-from civicdesk.web.console_calls import (
+from civicdesk.web.console.callback import CallbackStatus, callback_status
+from civicdesk.web.console.callback import router as callback_router
+from civicdesk.web.console.calls import (
     CallView,
     ConsoleForm,
     Suggestion,
@@ -36,8 +35,8 @@ from civicdesk.web.console_calls import (
     int_or_none,
     load_call,
 )
-from civicdesk.web.console_live import CONSOLE_PATH, allowed, live_metrics, metric_cells
-from civicdesk.web.console_live import router as live_router
+from civicdesk.web.console.live import CONSOLE_PATH, allowed, live_metrics, metric_cells
+from civicdesk.web.console.live import router as live_router
 from civicdesk.web.lookups import (
     category_groups,
     category_names,

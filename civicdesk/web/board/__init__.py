@@ -1,0 +1,1 @@
+"""The inspectors' SLA board: overdue and at-risk appeals per organization or district."""

@@ -1,0 +1,1 @@
+"""The citizens' portal: the appeal form, the status page by tracking number."""
