@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     init.set_defaults(handler=_init)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
-    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.add_argument("revision", nargs="?", default="heads")
     migrate.set_defaults(handler=_migrate)
 
     serve = commands.add_parser("serve", help="serve the web app and API")
@@ -220,9 +220,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
 
     # Each capability registers its own commands (nlp, sla, bots, ami) in its own module.
-    from civicdesk import cli_ami, cli_channels, cli_nlp, cli_sla
+    from civicdesk import (
+        cli_ami,
+        cli_analytics,
+        cli_channels,
+        cli_kb,
+        cli_nlp,
+        cli_ratings,
+        cli_sla,
+        cli_social,
+    )
 
-    for extension in (cli_nlp, cli_sla, cli_channels, cli_ami):
+    extensions = (cli_nlp, cli_sla, cli_channels, cli_ami, cli_kb, cli_ratings, cli_analytics)
+    for extension in (*extensions, cli_social):
         extension.register(commands)
     return parser
 
