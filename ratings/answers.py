@@ -9,10 +9,9 @@ notifications the reopening sends).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from appeals.lifecycle import ANSWER_VISIBLE
@@ -23,10 +22,12 @@ from core.db import dialect_insert, table_of
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.settings import get_settings
 from ratings.models import AnswerRating
+from ratings.satisfaction import SatisfactionIndex, index_over
 
 #: Statuses whose answer the citizen has received (appeals.lifecycle.ANSWER_VISIBLE).
 RATEABLE_STATUSES = ("closed", "quick_answered")
 SATISFIED_SCORES = (4, 5)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def rate_answer(
@@ -126,18 +127,6 @@ def rating_for(session: Session, *, appeal_id: int) -> AnswerRating | None:
     )
 
 
-@dataclass(frozen=True)
-class SatisfactionIndex:
-    """Ratings of 4 and 5 over all ratings × 100 (the city's KPI; target 80 % in 2026)."""
-
-    ratings: int
-    satisfied: int
-
-    @property
-    def index(self) -> float | None:
-        return round(100.0 * self.satisfied / self.ratings, 1) if self.ratings else None
-
-
 def satisfaction_index(
     session: Session,
     *,
@@ -145,14 +134,11 @@ def satisfaction_index(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> SatisfactionIndex:
-    """The satisfaction index over ratings given in [since, until), for one organization or all."""
-    satisfied = func.count().filter(AnswerRating.score.in_(SATISFIED_SCORES))
-    query = select(func.count(), satisfied).select_from(AnswerRating)
-    if organization_id is not None:
-        query = query.where(AnswerRating.organization_id == organization_id)
-    if since is not None:
-        query = query.where(AnswerRating.rated_at >= since)
-    if until is not None:
-        query = query.where(AnswerRating.rated_at < until)
-    total, good = session.execute(query).one()
-    return SatisfactionIndex(ratings=int(total or 0), satisfied=int(good or 0))
+    """The satisfaction index over ratings given in [since, until), for one organization or
+    all; one rating per appeal, its latest answer's (``ratings.satisfaction``)."""
+    return index_over(
+        session,
+        start=since or EARLIEST,
+        stop=until or now() + timedelta(days=1),
+        organization_id=organization_id,
+    )

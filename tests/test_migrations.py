@@ -52,6 +52,13 @@ EXPECTED_TABLES = {
     "queue_snapshots",
     "operator_ratings",
     "missed_rings",
+    # the ranking's stored tables (issue 16)
+    "ranking_snapshots",
+    # analytics (issue 17)
+    "analytics_runs",
+    "analytics_bursts",
+    "analytics_reports",
+    "open311_api_keys",
     "alembic_version",
 }
 
