@@ -1,10 +1,97 @@
-"""The ``civicdesk`` commands of knowledge base."""
+"""``civicdesk kb``: eval (issue 15, the knowledge base).
+
+``kb eval`` measures the retriever on any articles file and real questions before a city
+trusts it (docs/knowledge-base.md has the figures on RuTube's support data); ``kb import``
+and ``kb export`` move articles in and out as CSV, JSON or YAML.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+from pathlib import Path
 from typing import Any
+
+from core.errors import DomainError
+
+log = logging.getLogger(__name__)
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     """Add this capability's commands to the parser."""
+    kb = commands.add_parser("kb", help="the quick-answer knowledge base")
+    sub = kb.add_subparsers(dest="kb_command", required=True)
+
+    evaluate = sub.add_parser("eval", help="top-1/top-5/MRR@10 of the retriever on real questions")
+    evaluate.add_argument("--articles", type=Path, required=True, help="CSV of articles")
+    evaluate.add_argument("--id-col", required=True, help="rows sharing this value are one article")
+    evaluate.add_argument(
+        "--text-cols", required=True, help="comma-separated; the first is the article's title"
+    )
+    evaluate.add_argument("--questions", type=Path, required=True, help="CSV of questions")
+    evaluate.add_argument("--question-col", required=True)
+    evaluate.add_argument("--gold-col", required=True, help="the answering article's id")
+    evaluate.add_argument(
+        "--folds",
+        type=int,
+        help="learn the other folds' questions (re-ranker, calibrated confidence) per fold",
+    )
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument(
+        "--tfidf-only", action="store_true", help="without the e5 encoder (the fallback)"
+    )
+    evaluate.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("var/kb-eval-vectors.npz"),
+        help="file keeping encoded texts between runs ('' for none)",
+    )
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(handler=_eval)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from knowledge_base.encoder import VectorCache, default_encoder
+    from knowledge_base.evaluation import articles_from_rows, evaluate, read_csv
+
+    text_cols = [col.strip() for col in args.text_cols.split(",") if col.strip()]
+    if not text_cols:
+        raise DomainError("--text-cols names no column", code="validation_failed")
+    for path in (args.articles, args.questions):
+        if not path.is_file():
+            raise DomainError(f"no such file: {path}", code="validation_failed")
+    if args.folds is not None and args.folds < 2:
+        raise DomainError("--folds must be at least 2", code="validation_failed")
+    try:
+        articles = articles_from_rows(
+            read_csv(args.articles), id_col=args.id_col, text_cols=text_cols
+        )
+        rows = read_csv(args.questions)
+        if rows and (args.question_col not in rows[0] or args.gold_col not in rows[0]):
+            raise ValueError(
+                f"the questions file needs the columns {args.question_col!r} and {args.gold_col!r}"
+            )
+        encoder = None if args.tfidf_only else default_encoder()
+        cache = VectorCache(args.cache if str(args.cache) not in ("", ".") else None)
+        report = evaluate(
+            articles,
+            [row[args.question_col] or "" for row in rows],
+            [(row[args.gold_col] or "").strip() for row in rows],
+            encoder=encoder,
+            cache=cache,
+            folds=args.folds,
+            seed=args.seed,
+        )
+    except ValueError as error:
+        raise DomainError(str(error), code="validation_failed") from error
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        for key, value in report.items():
+            print(f"{key:22} {value}")
+    return 0
+
+
+def _lines(summary: dict[str, Any]) -> str:
+    return "\n".join(f"{key:14} {value}" for key, value in summary.items())
