@@ -39,6 +39,13 @@ def sweep_notifications() -> int:
     return sweep()
 
 
+def run_due_analytics(settings: Settings) -> list[str]:
+    """The nightly export, the burst checks and Monday's report, each once (issue 17)."""
+    from analytics.jobs import run_due
+
+    return run_due(settings=settings)
+
+
 def relay_pass(settings: Settings) -> None:
     """One round of the relay loop; an error is logged and the next round tries again."""
     from sla.jobs import run_sweep, schedule_sweep
@@ -55,6 +62,9 @@ def relay_pass(settings: Settings) -> None:
         sent = sweep_notifications()
         if sent:
             log.info("notification sweep: %d sent", sent)
+        started = run_due_analytics(settings)
+        if started:
+            log.info("analytics started: %s", ", ".join(started))
         if relayed or stale:
             log.warning("relay: %d outbox job(s) re-enqueued, %d appeal(s) waiting", relayed, stale)
     except Exception:

@@ -22,6 +22,7 @@ MODEL_MODULES = (
     "channels.portal_models",  # attachments, citizen tokens (issue 7B)
     "sla.models",
     "sla.board_models",  # the SLA board's partial indexes on appeals (issue 6)
+    "analytics.models",  # runs, bursts, weekly reports, Open311 keys (issue 17)
 )
 
 

@@ -117,6 +117,16 @@ class Settings(BaseSettings):
         default=["image/jpeg", "image/png", "image/heic", "application/pdf"]
     )
     attachments_per_appeal: int = Field(default=5, ge=1)
+    # --- analytics (issue 17; docs/analytics.md) -----------------------------------------
+    # Keys the public ids of the open dataset and Open311; unset: derived from secret_key.
+    analytics_pseudonym_key: str | None = None
+    analytics_export_dir: Path = REPO_ROOT / "var" / "analytics-export"
+    # The worker runs the export, bursts and the report; unset: on, except environment=test.
+    analytics_schedule: bool | None = None
+    analytics_export_hour: int = Field(default=2, ge=0, le=23)  # nightly, Almaty time
+    analytics_burst_hours: list[int] = Field(default=[10, 14, 18, 23])  # burst checks a day
+    analytics_report_hour: int = Field(default=7, ge=0, le=23)  # Mondays, Almaty time
+    analytics_h3_resolution: int = Field(default=8, ge=5, le=10)  # ≈0.7 km² cells
 
     # --- bots (issue 7): Telegram and WhatsApp Cloud API; see docs/bots.md ---------------
     telegram_bot_token: str | None = None
