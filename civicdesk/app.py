@@ -63,6 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sla_board_router)
     app.include_router(sla_router)
     app.include_router(sla_panel_router)  # SLA clock forms and the staff inbox (issue 6A)
+    from civicdesk.ratings_api import include_ratings_api
+
+    include_ratings_api(app)  # the ranking, satisfaction, operators' view (issue 16)
 
     from civicdesk.web import install_web
 

@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     rating_reopen_max_score: int = Field(default=2, ge=0, le=5)  # 0 disables reopening
     rating_reopen_window_days: int = Field(default=30, ge=1)
     rating_comment_max_chars: int = Field(default=1000, ge=1)
+    # --- the agency ranking (issue 16; docs/ranking.md): weights in data/ranking_weights.yaml
+    # The public page (/ratings) and its JSON with the table and the methodology: off until
+    # the city decides to publish.
+    ratings_public: bool = False
     attachments_dir: Path = REPO_ROOT / "var" / "attachments"
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     attachment_types: list[str] = Field(

@@ -145,3 +145,33 @@ def parse_kind(value: str) -> PeriodKind:
     except ValueError:
         known = ", ".join(kind.value for kind in PeriodKind)
         raise PeriodError(f"unknown period {value!r}; one of {known}") from None
+
+
+def resolve(
+    *,
+    kind: str | None,
+    start: date | None,
+    last_day: date | None,
+    at: date | None,
+    today: date,
+    default: PeriodKind = PeriodKind.CUSTOM,
+) -> Period:
+    """The period a reader asked for, the same way for the CLI, the API and the pages.
+
+    Dates (``start``/``last_day``, either may be left out) give a custom period, or the
+    period of ``kind`` containing ``start``; a kind alone gives its latest closed period, or
+    the one containing ``at``. Nothing at all: ``default``'s latest closed period, and for
+    custom the 30 days up to ``today``.
+    """
+    chosen = parse_kind(kind) if kind else None
+    if start is not None or last_day is not None:
+        if chosen is not None and chosen is not PeriodKind.CUSTOM and start is not None:
+            return containing(chosen, start)
+        last = last_day or today
+        return custom(start or last - timedelta(days=29), last)
+    chosen = chosen or default
+    if chosen is PeriodKind.CUSTOM:
+        return custom(today - timedelta(days=29), today)
+    if at is not None:
+        return containing(chosen, at)
+    return last_closed(chosen, today)
