@@ -71,7 +71,8 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 def _json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: JSON nested deeper than the parser's recursion limit.
         return None
 
 

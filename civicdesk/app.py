@@ -10,9 +10,12 @@ from sqlalchemy import text
 from channels.bots_api import router as bots_router
 from channels.portal_api import router as portal_router
 from channels.portal_api import staff_router as attachments_staff_router
+from channels.portal_api import upload_limit
 from channels.telephony.api import router as callcenter_router
+from civicdesk.api_docs import install_docs
 from civicdesk.appeals_api import router as staff_appeals_router
 from civicdesk.errors import install_error_handlers
+from civicdesk.http_guard import HttpGuard, install_access_log_redaction
 from civicdesk.staff_api import router as staff_router
 from civicdesk.web.console.pages import router as console_router
 from civicdesk.web.staff.sla_panel import router as sla_panel_router
@@ -41,8 +44,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="CivicDesk",
         version="0.1.0",
         description="Appeals engine of a public reception office: submit, route, track, answer.",
+        docs_url=None,  # served offline by civicdesk.api_docs
+        redoc_url=None,
     )
     install_error_handlers(app)
+    install_docs(app)
+    install_access_log_redaction()
+    # Body size and read time, security headers, the last net for errors (issue 13).
+    app.add_middleware(
+        HttpGuard,
+        max_body_bytes=settings.http_max_body_bytes,
+        upload_limit=upload_limit(),
+        body_timeout_s=settings.http_body_timeout_s,
+    )
     app.include_router(auth_router)
     app.include_router(routing_help_router)  # before /appeals/{id}: its paths are more specific
     app.include_router(coexecutors_router)

@@ -41,12 +41,15 @@ def _migrate(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from civicdesk.server import uvicorn_options
+
     uvicorn.run(
         "civicdesk.asgi:app",
         host=args.host,
         port=args.port,
         reload=args.reload,
         workers=args.workers,
+        **uvicorn_options(),  # no server header, request-head and keep-alive deadlines
     )
     return 0
 

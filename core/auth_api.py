@@ -7,16 +7,23 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from core.api_deps import CurrentUser, DbSession, bearer_scheme, request_token
 from core.schemas import Me, TokenRequest, TokenResponse
-from core.security import authenticate, issue_token, revoke_token
+from core.security import issue_token, revoke_token, sign_in
 from core.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
-@router.post("/token", response_model=TokenResponse)
-def create_token(body: TokenRequest, session: DbSession) -> TokenResponse:
+@router.post(
+    "/token",
+    response_model=TokenResponse,
+    responses={429: {"description": "too many failed sign-ins: wait Retry-After seconds"}},
+)
+def create_token(body: TokenRequest, session: DbSession, request: Request) -> TokenResponse:
+    """A bearer token for a username and password; wrong passwords are throttled per account
+    and per client address (429 with ``Retry-After``)."""
     settings = get_settings()
-    user = authenticate(session, username=body.username, password=body.password)
+    address = request.client.host if request.client else None
+    user = sign_in(session, username=body.username, password=body.password, address=address)
     token = issue_token(session, user=user, ttl_hours=settings.token_ttl_hours)
     return TokenResponse(
         access_token=token,

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from core.errors import ValidationFailed
 from core.settings import REPO_ROOT, Settings, get_settings
 
 NAMING_CONVENTION = {
@@ -61,6 +62,48 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+class NulCharacter(ValidationFailed):
+    """Text with a NUL character: PostgreSQL cannot store it, SQLite would cut it short."""
+
+    code = "nul_character"
+
+
+def _has_nul(values: Any) -> bool:
+    for value in values:
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, (list, tuple)) and _has_nul(value):
+            return True
+    return False
+
+
+def _check_parameters(
+    _connection: Any,
+    _cursor: Any,
+    _statement: str,
+    parameters: Any,
+    _context: Any,
+    executemany: bool,
+) -> None:
+    """Every string bound for the database, on every engine: refuse a NUL character.
+
+    The one place for it, whatever route, job or bot the value came from: a 422
+    ``nul_character`` (a ``DomainError``) instead of psycopg's DataError on PostgreSQL and a
+    silently cut string on SQLite.
+    """
+    rows = parameters if executemany else (parameters,)
+    for row in rows:
+        values = row.values() if isinstance(row, dict) else row
+        if values and _has_nul(values):
+            raise NulCharacter(
+                "text may not contain the NUL character (\\u0000)", code="nul_character"
+            )
+
+
+event.listen(Engine, "before_cursor_execute", _check_parameters)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

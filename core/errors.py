@@ -47,3 +47,14 @@ class InvalidTransition(DomainError):
 class Conflict(DomainError):
     code = "conflict"
     http_status = 409
+
+
+class TooManyAttempts(DomainError):
+    """Answered 429 with ``Retry-After: retry_after_s`` (login throttling)."""
+
+    code = "too_many_attempts"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message, retry_after_s=retry_after_s)
+        self.retry_after_s = retry_after_s

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from datetime import timedelta
 
@@ -13,11 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import now
-from core.errors import NotAuthenticated, ValidationFailed
+from core.errors import NotAuthenticated, TooManyAttempts, ValidationFailed
 from core.models import ApiToken, Role, StaffUser
+from core.throttle import login_throttle
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 200  # longer is refused before hashing: a megabyte must not cost Argon2
+security_log = logging.getLogger("civicdesk.security")
 
 
 def hash_password(password: str) -> str:
@@ -75,6 +79,51 @@ def authenticate(session: Session, *, username: str, password: str) -> StaffUser
         # Same answer for unknown user and wrong password: no username probing.
         raise NotAuthenticated("wrong username or password", code="bad_credentials")
     return user
+
+
+def sign_in(session: Session, *, username: str, password: str, address: str | None) -> StaffUser:
+    """``authenticate`` behind the login throttle (core.throttle): the one way staff sign in.
+
+    A closed account or address is refused before the password is checked (429 with the
+    seconds to wait); each failure and each refusal is logged with the account and address,
+    never the password — and the username only if such an account exists (a password typed
+    into the username field must not reach the log).
+    """
+    throttle = login_throttle()
+    wait = throttle.retry_after(username, address)
+    if wait:
+        security_log.warning(
+            "login throttled: account=%s address=%s retry_after=%ds",
+            _loggable_account(session, username),
+            address,
+            wait,
+        )
+        raise TooManyAttempts(
+            f"too many failed sign-ins; try again in {wait} s", retry_after_s=wait
+        )
+    try:
+        if len(password) > MAX_PASSWORD_LENGTH:
+            raise NotAuthenticated("wrong username or password", code="bad_credentials")
+        user = authenticate(session, username=username, password=password)
+    except NotAuthenticated:
+        closed_for = throttle.failed(username, address)
+        security_log.warning(
+            "login failed: account=%s address=%s%s",
+            _loggable_account(session, username),
+            address,
+            f" closed_for={closed_for}s" if closed_for else "",
+        )
+        raise
+    throttle.succeeded(username)
+    security_log.info("login: account=%s address=%s", user.username, address)
+    return user
+
+
+def _loggable_account(session: Session, username: str) -> str:
+    exists = session.scalar(select(StaffUser.id).where(StaffUser.username == username))
+    if exists is not None:
+        return username
+    return f"<unknown {hashlib.sha256(username.encode()).hexdigest()[:8]}>"
 
 
 def issue_token(session: Session, *, user: StaffUser, ttl_hours: int) -> str:

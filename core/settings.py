@@ -49,6 +49,29 @@ class Settings(BaseSettings):
     # Appeals claimed per sweep transaction (each batch commits on its own).
     sla_sweep_batch: int = Field(default=2000, ge=1)
     log_level: str = "INFO"
+    # --- hardening (issue 13; docs/security.md, docs/configuration.md) -------------------
+    # Request bodies past this are refused with 413 from Content-Length, before reading
+    # (multipart uploads: the attachment limit instead).
+    http_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # A declared body that does not arrive within this (a stalled or trickling client): 408.
+    http_body_timeout_s: float = Field(default=15.0, gt=0)
+    # `civicdesk serve`: a connection that has not sent a whole request head within this is
+    # closed (slowloris); an idle keep-alive connection after this many seconds.
+    http_header_timeout_s: float = Field(default=10.0, gt=0)
+    http_keepalive_timeout_s: int = Field(default=5, ge=1)
+    # The database or Redis unreachable: 503 with this Retry-After.
+    outage_retry_after_s: int = Field(default=5, ge=1)
+    # Staff sign-in: free wrong passwords per account / per client address, then the wait
+    # doubles from login_backoff_base_s up to login_backoff_max_s (never a permanent lock);
+    # failures are forgotten login_failure_window_s after the last one.
+    login_free_failures: int = Field(default=5, ge=1)
+    login_address_free_failures: int = Field(default=20, ge=1)
+    login_backoff_base_s: int = Field(default=1, ge=1)
+    login_backoff_max_s: int = Field(default=900, ge=1)
+    login_failure_window_s: int = Field(default=3600, ge=60)
+    # A coalesced job's claim (core.jobs) lives this long unless its worker renews it: a
+    # killed worker stops blocking new runs within these seconds.
+    coalesce_claim_ttl_s: int = Field(default=5, ge=2)
     # nlp (issue 4): topic engine and where its model directory lives (docs/nlp-engines.md).
     nlp_engine: str = "tfidf-linear"
     nlp_model_dir: str = "var/models/topic"

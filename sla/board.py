@@ -152,19 +152,31 @@ class BoardAppeal:
 # --- filters and scoping ------------------------------------------------------------------
 
 
+FIRST_DAY: Final = date(1900, 1, 1)
+LAST_DAY: Final = date(2999, 12, 31)
+
+
 def _day(value: str | None, name: str) -> date | None:
     """``YYYY-MM-DD`` or, as people in Almaty write it, ``DD.MM.YYYY``."""
     value = (value or "").strip()
     if not value:
         return None
+    day = None
     try:
         if len(value) == 10 and value[2] == "." and value[5] == ".":
-            return date(int(value[6:]), int(value[3:5]), int(value[:2]))
-        if len(value) == 10 and value[4] == "-" and value[7] == "-":
-            return date.fromisoformat(value)
+            day = date(int(value[6:]), int(value[3:5]), int(value[:2]))
+        elif len(value) == 10 and value[4] == "-" and value[7] == "-":
+            day = date.fromisoformat(value)
     except ValueError:
         pass
-    raise ValidationFailed(f"{name} must be a date DD.MM.YYYY or YYYY-MM-DD", code="bad_date")
+    # 01.01.0001 or 31.12.9999 parse, but the day after or Almaty midnight in UTC do not.
+    if day is not None and FIRST_DAY <= day <= LAST_DAY:
+        return day
+    raise ValidationFailed(
+        f"{name} must be a date DD.MM.YYYY or YYYY-MM-DD between "
+        f"{FIRST_DAY:%d.%m.%Y} and {LAST_DAY:%d.%m.%Y}",
+        code="bad_date",
+    )
 
 
 def shown_day(value: str) -> str:

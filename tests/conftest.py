@@ -51,6 +51,14 @@ def _unavailable(what: str, error: Exception) -> None:
     pytest.skip(message)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_login_throttle() -> None:
+    """Each test starts with no failed sign-ins counted (core.throttle keeps them per process)."""
+    from core.throttle import reset_login_throttles
+
+    reset_login_throttles()
+
+
 @pytest.fixture(scope="session")
 def pg_engine() -> Iterator[Engine]:
     """A migrated PostgreSQL schema with the reference data loaded, dropped at the end."""

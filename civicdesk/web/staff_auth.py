@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session
 
 from civicdesk.web.rendering import page_language, redirect, render
 from core.api_deps import SESSION_COOKIE, DbSession
-from core.errors import NotAuthenticated
+from core.errors import NotAuthenticated, TooManyAttempts
 from core.models import StaffUser
 from core.security import (
-    authenticate,
     check_csrf,
     csrf_token,
     issue_token,
     revoke_token,
+    sign_in,
     user_for_token,
 )
 from core.settings import get_settings
@@ -36,7 +36,6 @@ LOGIN_CSRF_COOKIE = "civicdesk_login_csrf"
 LOGIN_PATH = "/staff/login"
 HOME_PATH = "/staff/appeals"
 MAX_USERNAME = 64
-MAX_PASSWORD = 200
 
 
 class LoginRequired(Exception):
@@ -116,6 +115,7 @@ def _login_page(
     next_path: str,
     username: str = "",
     problem: str | None = None,
+    problem_values: dict[str, object] | None = None,
     notice: str | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -130,6 +130,7 @@ def _login_page(
         next_path=next_path,
         username=username,
         problem=problem,
+        problem_values=problem_values or {},
         notice=notice,
         login_csrf=login_csrf,
         user=None,
@@ -193,11 +194,25 @@ def login(
             problem="login.stale_form",
             status_code=403,
         )
+    address = request.client.host if request.client else None
     try:
-        if len(password) > MAX_PASSWORD:
-            # Refused before hashing: a megabyte "password" must not cost Argon2 time.
-            raise NotAuthenticated("wrong username or password", code="bad_credentials")
-        user = authenticate(session, username=username, password=password)
+        # Throttled per account and address (core.throttle); a megabyte "password" is
+        # refused before hashing.
+        user = sign_in(session, username=username, password=password, address=address)
+    except TooManyAttempts as error:
+        wait = error.retry_after_s
+        minutes = wait > 90
+        response = _login_page(
+            request,
+            language=language,
+            next_path=target,
+            username=username,
+            problem="login.throttled_min" if minutes else "login.throttled_s",
+            problem_values={"n": -(-wait // 60) if minutes else wait},
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     except NotAuthenticated:
         return _login_page(
             request,
