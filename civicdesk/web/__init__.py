@@ -24,3 +24,10 @@ def install_web(app: FastAPI) -> None:
     from civicdesk.web.board import pages as sla_board
 
     app.include_router(sla_board.router)
+    from civicdesk.web.ratings import organization as ratings_organization
+    from civicdesk.web.ratings import operators as ratings_operators
+    from civicdesk.web.ratings import pages as ratings_pages
+
+    app.include_router(ratings_pages.router)  # the ranking pages (issue 16)
+    app.include_router(ratings_organization.router)
+    app.include_router(ratings_operators.router)

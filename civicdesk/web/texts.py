@@ -12,6 +12,7 @@ from typing import Final
 
 from civicdesk.web.console.texts import CONSOLE_TEXTS
 from civicdesk.web.portal.texts import PORTAL_TEXTS
+from civicdesk.web.ratings.texts import RATINGS_TEXTS
 from civicdesk.web.staff.texts import STAFF_TEXTS
 
 LANGUAGES: Final = ("ru", "kk")
@@ -148,7 +149,7 @@ def _join(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
     return joined
 
 
-TEXTS: Final = _join(SHARED_TEXTS, PORTAL_TEXTS, STAFF_TEXTS, CONSOLE_TEXTS)
+TEXTS: Final = _join(SHARED_TEXTS, PORTAL_TEXTS, STAFF_TEXTS, CONSOLE_TEXTS, RATINGS_TEXTS)
 
 
 def t(key: str, language: str = DEFAULT_LANGUAGE, /, **values: object) -> str:

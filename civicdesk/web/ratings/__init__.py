@@ -1,0 +1,1 @@
+"""The ranking pages: leadership, executors, call-center supervisors and the public."""

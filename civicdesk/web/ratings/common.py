@@ -1,0 +1,135 @@
+"""What the ranking pages share: the period from the URL, links that keep it, and the words
+for a row (its movement, the reasons it is low) in the page's language."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final
+from urllib.parse import quote_plus
+
+from civicdesk.web.texts import t
+from core.clock import local, now
+from core.errors import ValidationFailed
+from ratings.methodology import COMPONENTS
+from ratings.periods import Period, PeriodError, PeriodKind, resolve
+from routing.models import OrganizationKind
+
+PERIOD_KINDS: Final = tuple(kind.value for kind in PeriodKind)
+KINDS: Final = tuple(kind.value for kind in OrganizationKind)
+PARAMS: Final = ("period", "at", "from", "to", "kind")
+
+
+def _day(value: str) -> date | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(f"not a date: {value!r}", code="bad_period") from None
+
+
+def chosen_period(raw: Mapping[str, str]) -> Period:
+    """The period in the URL (default: the last closed week), or ``bad_period``."""
+    kind = raw.get("period", "").strip() or None
+    if kind is not None and kind not in PERIOD_KINDS:
+        raise ValidationFailed(f"unknown period {kind!r}", code="bad_period")
+    start, last = _day(raw.get("from", "")), _day(raw.get("to", ""))
+    if kind != PeriodKind.CUSTOM.value and kind is not None:
+        start = last = None  # a week/month/…: chosen by ``at``, the dates are the custom form's
+    try:
+        return resolve(
+            kind=kind,
+            start=start,
+            last_day=last,
+            at=_day(raw.get("at", "")),
+            today=local(now()).date(),
+            default=PeriodKind.WEEK,
+        )
+    except PeriodError as error:
+        raise ValidationFailed(str(error), code="bad_period") from None
+
+
+def chosen_kind(raw: Mapping[str, str]) -> str | None:
+    kind = raw.get("kind", "").strip() or None
+    if kind is not None and kind not in KINDS:
+        raise ValidationFailed(f"unknown kind {kind!r}", code="unknown_organization_kind")
+    return kind
+
+
+def period_params(period: Period) -> dict[str, str]:
+    """URL parameters naming ``period`` exactly."""
+    if period.kind is PeriodKind.CUSTOM:
+        return {
+            "period": "custom",
+            "from": period.start.isoformat(),
+            "to": period.last_day.isoformat(),
+        }
+    return {"period": period.kind.value, "at": period.start.isoformat()}
+
+
+class Url:
+    """Links that keep the page's period and kind, changing only what a link is about."""
+
+    def __init__(self, path: str, params: Mapping[str, str | None]) -> None:
+        self.path = path
+        self.params = {name: value for name, value in params.items() if value}
+
+    def __call__(self, path: str | None = None, /, **changes: str | int | None) -> str:
+        params: dict[str, str] = dict(self.params)
+        for name, value in changes.items():
+            key = name.rstrip("_")  # from_ → from
+            if value is None or value == "":
+                params.pop(key, None)
+            else:
+                params[key] = str(value)
+        query = "&".join(f"{name}={quote_plus(value)}" for name, value in params.items())
+        target = path or self.path
+        return f"{target}?{query}" if query else target
+
+
+@dataclass(frozen=True)
+class Movement:
+    symbol: str
+    css: str
+    words: str
+
+
+def movement(row: Mapping[str, Any], language: str) -> Movement | None:
+    """The arrow and its words; None when there is nothing to compare."""
+    if row.get("rank") is None:
+        return None
+    moved = row.get("movement")
+    if moved is None:
+        return Movement("•", "new", t("rt.move.new", language))
+    if moved > 0:
+        return Movement(f"▲{moved}", "up", t("rt.move.up", language, n=moved))
+    if moved < 0:
+        return Movement(f"▼{-moved}", "down", t("rt.move.down", language, n=-moved))
+    return Movement("=", "same", t("rt.move.same", language))
+
+
+def _percent(value: float) -> str:
+    return f"{value:.0f}"
+
+
+def reason_words(row: Mapping[str, Any], language: str) -> str:
+    """ "просрочено 23 %, возвращено на доработку 12 %, удовлетворённость 41 %"."""
+    phrases = []
+    for name in row["reasons"]:
+        rate = row[name]["rate"]
+        if rate is None:
+            continue
+        shown = rate if name == "satisfaction" else 100 - rate
+        phrases.append(t(f"rt.r.{name}", language, p=_percent(shown)))
+    return ", ".join(phrases)
+
+
+def name_of(row: Mapping[str, Any], language: str) -> str:
+    return str(row["name_kk"] if language == "kk" else row["name"])
+
+
+def components() -> tuple[str, ...]:
+    return COMPONENTS
