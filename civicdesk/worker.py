@@ -46,6 +46,14 @@ def run_due_analytics(settings: Settings) -> list[str]:
     return run_due(settings=settings)
 
 
+def snapshot_rankings() -> list[str]:
+    """Store the ranking of each week, month, quarter and year once it has closed (issue 16;
+    one query per period once stored, so every round may ask)."""
+    from ratings.jobs import snapshot_closed_periods
+
+    return snapshot_closed_periods()
+
+
 def relay_pass(settings: Settings) -> None:
     """One round of the relay loop; an error is logged and the next round tries again."""
     from sla.jobs import run_sweep, schedule_sweep
@@ -62,6 +70,7 @@ def relay_pass(settings: Settings) -> None:
         sent = sweep_notifications()
         if sent:
             log.info("notification sweep: %d sent", sent)
+        snapshot_rankings()
         started = run_due_analytics(settings)
         if started:
             log.info("analytics started: %s", ", ".join(started))

@@ -510,3 +510,30 @@ def test_periods() -> None:
         date(2026, 2, 19), date(2026, 3, 1), PeriodKind.CUSTOM
     )
     assert week.start_at.utcoffset() == timedelta(hours=5)
+
+
+def test_the_worker_stores_each_closed_period_once(
+    session: Session, make: Callable[..., int], settings: Settings
+) -> None:
+    from civicdesk.worker import relay_pass
+
+    fill(make, "almaty-su", on_time=40, late=0)
+    session.commit()
+    with frozen(AFTER):
+        relay_pass(settings)
+        relay_pass(settings)  # the next round finds them stored: nothing twice
+    labels = sorted((item["period_kind"], item["label"]) for item in snapshots.listing(session))
+    assert labels == sorted(
+        [
+            ("week", "2026-W10"),
+            ("week", "2026-W09"),
+            ("month", "2026-02"),
+            ("month", "2026-01"),
+            ("quarter", "2025-Q4"),
+            ("quarter", "2025-Q3"),
+            ("year", "2025"),
+            ("year", "2024"),
+        ]
+    )
+    stored = snapshots.load(session, WEEK)
+    assert stored is not None and ranking.row_for(stored, "almaty-su")["rank"] == 1  # type: ignore[index]
