@@ -81,6 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     include_ratings_api(app)  # the ranking, satisfaction, operators' view (issue 16)
 
+    from knowledge_base.api import router as kb_router
+
+    app.include_router(kb_router)  # the quick-answer knowledge base (issue 15)
     from civicdesk.web import install_web
 
     install_web(app)

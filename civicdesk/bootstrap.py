@@ -62,4 +62,8 @@ def initialize(settings: Settings, *, demo_accounts: bool) -> dict[str, object]:
         counts: dict[str, object] = dict(load_all_reference(session, settings))
         if demo_accounts:
             counts["demo_accounts"] = create_demo_accounts(session, settings)
+            # Example knowledge-base articles (issue 15), marked as such; development only.
+            from knowledge_base.seed import seed_examples
+
+            counts["kb_example_articles"] = seed_examples(session, settings.data_dir)
     return counts

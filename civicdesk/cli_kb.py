@@ -1,4 +1,4 @@
-"""``civicdesk kb``: eval (issue 15, the knowledge base).
+"""``civicdesk kb``: eval | import | export | reindex (issue 15, the knowledge base).
 
 ``kb eval`` measures the retriever on any articles file and real questions before a city
 trusts it (docs/knowledge-base.md has the figures on RuTube's support data); ``kb import``
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,22 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     )
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(handler=_eval)
+
+    load = sub.add_parser("import", help="articles from a CSV, JSON or YAML file")
+    load.add_argument("file", type=Path)
+    load.add_argument("--publish", action="store_true", help="publish imported drafts")
+    load.add_argument("--by", default="import", help="who the versions are recorded as made by")
+    load.add_argument("--json", action="store_true")
+    load.set_defaults(handler=_import)
+
+    dump = sub.add_parser("export", help="articles to a CSV, JSON or YAML file (by extension)")
+    dump.add_argument("file", type=Path)
+    dump.add_argument("--status", choices=["draft", "published", "archived"])
+    dump.set_defaults(handler=_export)
+
+    reindex = sub.add_parser("reindex", help="rebuild the search index now (learned pairs too)")
+    reindex.add_argument("--json", action="store_true")
+    reindex.set_defaults(handler=_reindex)
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -90,6 +107,38 @@ def _eval(args: argparse.Namespace) -> int:
     else:
         for key, value in report.items():
             print(f"{key:22} {value}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from core import db
+    from knowledge_base.exchange import import_file
+
+    if not args.file.is_file():
+        raise DomainError(f"no such file: {args.file}", code="validation_failed")
+    with db.transaction() as session:
+        summary = import_file(session, args.file, by=args.by, publish=args.publish)
+    print(json.dumps(summary, ensure_ascii=False) if args.json else _lines(summary))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from core import db
+    from knowledge_base.exchange import export_file
+
+    with db.transaction() as session:
+        count = export_file(session, args.file, status=args.status)
+    print(f"{count} articles → {args.file}", file=sys.stderr)
+    return 0
+
+
+def _reindex(args: argparse.Namespace) -> int:
+    from core import db
+    from knowledge_base.search import rebuild
+
+    with db.transaction() as session:
+        summary = rebuild(session)
+    print(json.dumps(summary, ensure_ascii=False) if args.json else _lines(summary))
     return 0
 
 

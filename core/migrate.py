@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "sla.models",
     "sla.board_models",  # the SLA board's partial indexes on appeals (issue 6)
     "analytics.models",  # runs, bursts, weekly reports, Open311 keys (issue 17)
+    "knowledge_base.models",  # articles, versions, learned pairs, proposals (issue 15)
 )
 
 

@@ -112,8 +112,9 @@ def default_encoder() -> E5Encoder | None:
 class VectorCache:
     """Encoded texts by key: in memory, optionally loaded from and saved to an .npz file."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, limit: int | None = None) -> None:
         self.path = path
+        self.limit = limit  # keep at most this many (oldest dropped first): query caches
         self.vectors: dict[str, NDArray[np.float32]] = {}
         self.added: dict[str, NDArray[np.float32]] = {}
         if path is not None and path.exists():
@@ -126,6 +127,10 @@ class VectorCache:
     def put(self, key: str, vector: NDArray[np.float32]) -> None:
         self.vectors[key] = vector
         self.added[key] = vector
+        if self.limit is not None and len(self.vectors) > self.limit:
+            oldest = next(iter(self.vectors))
+            self.vectors.pop(oldest)
+            self.added.pop(oldest, None)
 
     def update(self, items: Iterable[tuple[str, NDArray[np.float32]]]) -> None:
         """Vectors known from elsewhere (the database), not counted as added."""

@@ -112,7 +112,7 @@ def evaluate(
     questions = [q for q, _ in pairs]
     gold = [g for _, g in pairs]
     started = time.perf_counter()
-    index = Index(entries(articles), encoder=encoder, cache=cache)
+    index = Index(entries(articles), encoder=encoder, cache=cache, query_cache=cache)
     build_s = time.perf_counter() - started
     started = time.perf_counter()
     scores = index.signals(questions)
@@ -169,7 +169,9 @@ def _cross_fitted(
             for i in subset:
                 learned[tg[i]].append(tq[i])
                 counts[tg[i]] += 1
-            index = Index(entries(articles, learned), encoder=encoder, cache=cache)
+            index = Index(
+                entries(articles, learned), encoder=encoder, cache=cache, query_cache=cache
+            )
             return index, prior_of(keys, counts)
 
         model = learn(build, train_q, train_g, seed=seed + fold)

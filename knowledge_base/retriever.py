@@ -94,6 +94,7 @@ class Index:
         *,
         encoder: Encoder | None,
         cache: VectorCache | None = None,
+        query_cache: VectorCache | None = None,
         weights: Mapping[str, float] | None = None,
     ) -> None:
         if not entries:
@@ -103,6 +104,8 @@ class Index:
         self.position = {key: row for row, key in enumerate(self.keys)}
         self.encoder = encoder
         self.cache = cache if cache is not None else VectorCache()
+        # Questions asked are remembered apart from the articles' texts, and only so many.
+        self.query_cache = query_cache if query_cache is not None else VectorCache(limit=5000)
         self.weights = dict(weights or DEFAULT_WEIGHTS)
         if encoder is None:
             self.weights = _without_e5(self.weights)
@@ -160,7 +163,7 @@ class Index:
             out.signals["word_q"] = out.signals["char_q"] = zeros
         if self.encoder is not None:
             vectors = encode_cached(
-                self.encoder, questions, "query", self.cache, max_chars=QUESTION_CHARS
+                self.encoder, questions, "query", self.query_cache, max_chars=QUESTION_CHARS
             )
             out.signals["e5_q"] = _max_by_owner(vectors @ self.e5_q.T, self.q_owner, n)
             out.signals["e5_p"] = _max_by_owner(vectors @ self.e5_p.T, self.t_owner, n)

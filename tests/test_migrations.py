@@ -59,6 +59,12 @@ EXPECTED_TABLES = {
     "analytics_bursts",
     "analytics_reports",
     "open311_api_keys",
+    # the knowledge base (issue 15)
+    "kb_articles",
+    "kb_article_versions",
+    "kb_pairs",
+    "kb_embeddings",
+    "kb_proposals",
     "alembic_version",
 }
 
