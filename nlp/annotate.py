@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,13 +21,21 @@ import yaml
 
 from nlp import not_appeal
 from nlp.engine import ModelError, Prediction
+from nlp.geo import district_at
 from nlp.language import KAZAKH_LETTERS as KAZAKH_LETTERS  # re-exported: older imports
 from nlp.language import KAZAKH_WORDS as KAZAKH_WORDS
 from nlp.language import detect_language as detect_language
 from nlp.language import language_of as language_of
 from nlp.language import languages
-from nlp.places import Gazetteer, load_gazetteer, natasha_places
-from nlp.places import detect_district as gazetteer_district
+from nlp.places import (
+    STRENGTH,
+    Gazetteer,
+    Learned,
+    Location,
+    load_gazetteer,
+    locate,
+    natasha_places,
+)
 
 log = logging.getLogger(__name__)
 #: Runners-up shown beside the chosen topic (the issue's "top 3 alternatives").
@@ -164,6 +172,9 @@ class Annotation:
     urgency_reasons: list[str] = field(default_factory=list)  # gas, flooding, fallen_wires …
     not_appeal: str | None = None  # greeting, thanks, spam, abuse, empty
     not_appeal_evidence: list[str] = field(default_factory=list)
+    # What named the district: address, district_name, street_house, intersection, place,
+    # street, learned_*, pin, street_main … (nlp.places.STRENGTH); None without a district.
+    district_source: str | None = None
 
 
 def _stem_hits(normalized: str, terms: Iterable[str]) -> list[str]:
@@ -189,19 +200,63 @@ def classify(normalized: str, lexicon: Lexicon) -> list[tuple[str, float]]:
 
 
 def detect_district(
-    text: str, lexicon: Lexicon, *, use_natasha: bool = False
+    text: str,
+    lexicon: Lexicon,
+    *,
+    use_natasha: bool = False,
+    learned: Mapping[str, Learned] | None = None,
 ) -> tuple[str | None, str | None]:
     """The district named in the text (gazetteer); natasha's locations as a second chance."""
+    location = locate_district(text, lexicon, use_natasha=use_natasha, learned=learned)
+    return location.district, location.evidence
+
+
+def locate_district(
+    text: str,
+    lexicon: Lexicon,
+    *,
+    use_natasha: bool = False,
+    learned: Mapping[str, Learned] | None = None,
+) -> Location:
+    """:func:`nlp.places.locate` with natasha's locations as a second chance."""
     gazetteer = lexicon.gazetteer
     if gazetteer is None:
-        return None, None
-    district, evidence = gazetteer_district(text, gazetteer)
-    if district is None and use_natasha:
+        return Location(None, None)
+    location = locate(text, gazetteer, learned=learned)
+    if location.district is None and use_natasha:
         for span in natasha_places(text):
-            district, evidence = gazetteer_district(span.title(), gazetteer)
-            if district is not None:
+            location = locate(span.title(), gazetteer, learned=learned)
+            if location.district is not None:
                 break
-    return district, evidence
+    return location
+
+
+def where(
+    text: str,
+    lexicon: Lexicon,
+    *,
+    address: str | None = None,
+    point: tuple[float, float] | None = None,
+    use_natasha: bool = False,
+    learned: Mapping[str, Learned] | None = None,
+) -> Location:
+    """The appeal's district: its address field first (what a person typed for the place),
+    then the text, and a map pin where the text names nothing surer than a crossing
+    street's main district."""
+    if address and address.strip():
+        found = locate_district(address, lexicon, use_natasha=use_natasha, learned=learned)
+        if found.district is not None:
+            return Location(found.district, found.evidence, "address", found.candidates)
+    found = locate_district(text, lexicon, use_natasha=use_natasha, learned=learned)
+    if point is None or lexicon.gazetteer is None:
+        return found
+    pinned = district_at(*point, lexicon.gazetteer.anchors(), learned=learned)
+    pin = pinned.location(*point)
+    if pin.district is None:
+        return found
+    if found.district is None or STRENGTH.get(found.how or "", 0) < STRENGTH[pin.how or "pin"]:
+        return pin
+    return found
 
 
 def urgency_triggers(text: str) -> tuple[list[str], list[str]]:
@@ -259,10 +314,13 @@ def annotate(
     use_model: bool = True,
     use_natasha: bool = False,
     address: str | None = None,
+    point: tuple[float, float] | None = None,
+    learned: Mapping[str, Learned] | None = None,
 ) -> Annotation:
     """Everything the pipeline needs to know of one text. ``prediction`` comes from a batch
     ``predict()``; without one the model is asked for this text alone (``use_model``).
-    ``address``: the appeal's own address field, which names the district first."""
+    ``address``: the appeal's own address field, which names the district first; ``point``:
+    its map pin (latitude, longitude); ``learned``: places the deployment learned."""
     if prediction is None and use_model:
         predictions = model_predictions([text])
         prediction = predictions[0] if predictions else None
@@ -285,11 +343,9 @@ def annotate(
         confidence = keyword_ranking[0][1] if keyword_ranking else 0.0
         alternatives = keyword_ranking[1 : ALTERNATIVES + 1]
         source = "keywords" if keyword_ranking else "none"
-    district, evidence = None, None
-    if address and address.strip():
-        district, evidence = detect_district(address, lexicon, use_natasha=use_natasha)
-    if district is None:
-        district, evidence = detect_district(text, lexicon, use_natasha=use_natasha)
+    place = where(
+        text, lexicon, address=address, point=point, use_natasha=use_natasha, learned=learned
+    )
     lowered = f" {text.lower().replace('ё', 'е')}"
     triggers, reasons = urgency_triggers(text)
     safety = None
@@ -318,8 +374,8 @@ def annotate(
         category_code=category,
         confidence=confidence,
         alternatives=alternatives,
-        district_code=district,
-        district_evidence=evidence,
+        district_code=place.district,
+        district_evidence=place.evidence,
         urgency="high" if triggers else "normal",
         urgency_triggers=triggers,
         safety_flag=safety,
@@ -329,6 +385,7 @@ def annotate(
         urgency_reasons=reasons,
         not_appeal=rejected.reason if rejected else None,
         not_appeal_evidence=list(rejected.evidence) if rejected else [],
+        district_source=place.how if place.district else None,
     )
 
 
@@ -338,9 +395,12 @@ def annotate_batch(
     *,
     use_natasha: bool = False,
     addresses: Sequence[str | None] | None = None,
+    points: Sequence[tuple[float, float] | None] | None = None,
+    learned: Mapping[str, Learned] | None = None,
 ) -> list[Annotation]:
     """A batch with one ``predict()`` call (the engine vectorizes all texts at once);
-    ``addresses``: each appeal's address field (same order), searched for the district first."""
+    ``addresses``: each appeal's address field (same order), searched for the district first;
+    ``points``: each appeal's map pin; ``learned``: places the deployment learned."""
     predictions = model_predictions(texts) if texts else []
     return [
         annotate(
@@ -350,6 +410,8 @@ def annotate_batch(
             use_model=False,
             use_natasha=use_natasha,
             address=addresses[index] if addresses is not None else None,
+            point=points[index] if points is not None else None,
+            learned=learned,
         )
         for index, text in enumerate(texts)
     ]
