@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from analytics.open311_api import router as open311_router
 from channels.bots_api import router as bots_router
 from channels.portal_api import router as portal_router
 from channels.portal_api import staff_router as attachments_staff_router
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sla_board_router)
     app.include_router(sla_router)
     app.include_router(sla_panel_router)  # SLA clock forms and the staff inbox (issue 6A)
+    app.include_router(open311_router)  # Open311 GeoReport v2 (issue 17)
     from civicdesk.ratings_api import include_ratings_api
 
     include_ratings_api(app)  # the ranking, satisfaction, operators' view (issue 16)

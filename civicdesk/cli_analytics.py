@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,30 @@ def _run_due(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open311_key(args: argparse.Namespace) -> int:
+    """Create a partner's key (shown once), revoke one, or list them (no keys, only names)."""
+    from analytics import open311
+
+    db.configure(get_settings())
+    with db.transaction() as session:
+        if args.revoke is not None:
+            done = open311.revoke_key(session, args.revoke)
+            print(json.dumps({"revoked": done, "id": args.revoke}))
+            return 0 if done else 2
+        if args.list:
+            for record in open311.keys(session):
+                state = "revoked" if record.revoked_at else "active"
+                used = record.last_used_at.isoformat() if record.last_used_at else "never"
+                print(f"{record.id}\t{state}\t{record.name}\tlast used {used}")
+            return 0
+        if not args.name:
+            raise SystemExit("give the partner's name, or --list, or --revoke ID")
+        created, key = open311.create_key(session, name=args.name, note=args.note or "")
+        print(json.dumps({"id": created.id, "name": created.name, "api_key": key}))
+        print("the key is shown only now: hand it to the partner", file=sys.stderr)
+    return 0
+
+
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     """Add this capability's commands to the parser."""
     analytics = commands.add_parser(
@@ -62,5 +87,11 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     )
     export.add_argument("--full", action="store_true", help="rewrite every month")
     export.set_defaults(handler=_export)
+    key = sub.add_parser("open311-key", help="API keys for Open311 POST requests")
+    key.add_argument("name", nargs="?", help="the partner (an app, a portal) the key is for")
+    key.add_argument("--note")
+    key.add_argument("--revoke", type=int, metavar="ID", help="revoke the key with this id")
+    key.add_argument("--list", action="store_true", help="list keys (names and ids only)")
+    key.set_defaults(handler=_open311_key)
     due = sub.add_parser("run-due", help="run the scheduled analytics now due (the worker does)")
     due.set_defaults(handler=_run_due)
