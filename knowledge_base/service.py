@@ -205,6 +205,11 @@ def get_article(session: Session, article_id: int) -> Article:
     return article
 
 
+def article_exists(session: Session, article_id: int) -> bool:
+    """Whether the article is there (an answer is recorded even if it was deleted meanwhile)."""
+    return session.get(Article, article_id) is not None
+
+
 def by_slug(session: Session, slug: str) -> Article | None:
     return session.scalar(select(Article).where(Article.slug == slug))
 

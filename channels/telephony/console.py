@@ -32,6 +32,8 @@ from intake.repeats.linking import candidates
 from intake.repeats.matching import AppealFacts, MatchRules, best_matches, match_keys
 from intake.schemas import CitizenContact, IncomingContact
 from intake.service import SubmitResult, submit
+from knowledge_base.models import PairSource
+from knowledge_base.service import article_exists, record_pair
 from routing import forwarding
 from routing.service import organization_by_code
 from sla.urgent import notify_urgent
@@ -368,10 +370,13 @@ def answer_on_the_spot(
     external_id: str,
     text: str,
     answer: str,
+    kb_article_id: int | None = None,
     **details: Unpack[CallerDetails],
 ) -> FiledAppeal:
     """The contact is recorded and closed at once with the answer given on the phone
-    (``quick_answer``): it counts toward the share answered on the spot."""
+    (``quick_answer``): it counts toward the share answered on the spot. ``kb_article_id``:
+    the knowledge-base article the operator inserted, recorded with the caller's words as a
+    (question, article) pair that the next index build learns."""
     _require_operator(operator)
     if len((answer or "").strip()) < 10:
         # Checked before anything is written: a refused answer must not leave an appeal.
@@ -385,6 +390,17 @@ def answer_on_the_spot(
     assert appeal is not None
     if result.created:
         actions.quick_answer(session, appeal, user=operator, text=answer)
+        if kb_article_id is not None and article_exists(session, kb_article_id):
+            record_pair(
+                session,
+                article_id=kb_article_id,
+                question=text,
+                language=details.get("language") or appeal.language or "ru",
+                source=PairSource.OPERATOR,
+                channel="phone",
+                operator_id=operator.id,
+                appeal_id=appeal.id,
+            )
         session.flush()
     return FiledAppeal(
         appeal.id,

@@ -24,8 +24,10 @@ from civicdesk.web.rendering import page_language, secure
 from civicdesk.web.staff_auth import StaffUserDep
 from civicdesk.web.texts import t
 from core.api_deps import DbSession
+from core.clock import now
 from core.models import Role, StaffUser
 from core.settings import get_settings
+from knowledge_base.share import today_share
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,6 +56,7 @@ METRIC_CELLS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("logged_in", ("logged_in",), ""),
     ("available", ("available",), ""),
     ("waiting", ("waiting",), ""),
+    ("quick_share", ("quick_share",), "%"),  # the knowledge base's KPI (issue 15)
 )
 
 
@@ -75,8 +78,12 @@ def metric_cells(raw: dict[str, Any], language: str) -> list[dict[str, str]]:
 
 
 def live_metrics(session: Session) -> dict[str, Any]:
-    """Today's queue figures for the header (channels.telephony.metrics)."""
-    return queue_live_metrics(session)
+    """Today's queue figures for the header (channels.telephony.metrics), and today's share
+    of appeals answered on the spot (knowledge_base.share, as a fraction like the rates)."""
+    figures = dict(queue_live_metrics(session))
+    share = today_share(session, now_at=now())["share"]
+    figures["quick_share"] = None if share is None else share / 100
+    return figures
 
 
 @router.get(f"{CONSOLE_PATH}/metrics", name="console_metrics")

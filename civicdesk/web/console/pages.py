@@ -35,6 +35,7 @@ from civicdesk.web.console.calls import (
     int_or_none,
     load_call,
 )
+from civicdesk.web.console.kb import router as kb_router
 from civicdesk.web.console.live import CONSOLE_PATH, allowed, live_metrics, metric_cells
 from civicdesk.web.console.live import router as live_router
 from civicdesk.web.lookups import (
@@ -59,6 +60,7 @@ from routing.advice import advise
 router = APIRouter(include_in_schema=False)
 router.include_router(live_router)  # the event stream and the metrics header
 router.include_router(callback_router)  # a callback's outcome, asked until it is final
+router.include_router(kb_router)  # the quick-answer box's suggestions (issue 15)
 
 INTENTS = ("suggest", "file", "quick")
 
@@ -430,6 +432,7 @@ def console_file(
     organization_code: Annotated[str, Form()] = "",
     urgency: Annotated[str, Form()] = "",
     answer: Annotated[str, Form()] = "",
+    kb_article: Annotated[str, Form()] = "",
 ) -> Response:
     """The form's three buttons: suggest (no JavaScript), file the appeal, answered on the
     spot. Filing links the appeal to the call; the operator can file several per call."""
@@ -487,7 +490,9 @@ def console_file(
             "address": form.address.strip() or None,
         }
         if intent == "quick":
-            filed = service.answer_on_the_spot(session, answer=form.answer, **fields)
+            filed = service.answer_on_the_spot(
+                session, answer=form.answer, kb_article_id=int_or_none(kb_article), **fields
+            )
         else:
             filed = service.file_from_call(
                 session,
