@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from appeals import assignments
 from appeals.lifecycle import REJECTION_REASONS, Status
 from appeals.models import Appeal
+from appeals.reasons import Reason
 from appeals.transitions import authorize, transition
 from core.clock import now
 from core.errors import ValidationFailed
@@ -22,7 +23,7 @@ from core.models import StaffUser
 
 def accept(session: Session, appeal: Appeal, *, user: StaffUser) -> None:
     authorize("accept", user, appeal, None)
-    transition(session, appeal, Status.IN_PROGRESS, actor=user, reason="accepted by executor")
+    transition(session, appeal, Status.IN_PROGRESS, actor=user, reason=Reason("accepted"))
 
 
 def answer(session: Session, appeal: Appeal, *, user: StaffUser, text: str) -> None:
@@ -40,7 +41,7 @@ def answer(session: Session, appeal: Appeal, *, user: StaffUser, text: str) -> N
     appeal.answer_text = text
     appeal.answered_at = now()
     appeal.answered_by_id = user.id
-    transition(session, appeal, Status.ANSWERED, actor=user, reason="answer submitted for review")
+    transition(session, appeal, Status.ANSWERED, actor=user, reason=Reason("answer_submitted"))
 
 
 def reject(
@@ -58,7 +59,7 @@ def reject(
         appeal,
         Status.REJECTED,
         actor=user,
-        reason=f"{reason_code}: {(note or '').strip()}",
+        reason=Reason("rejected", {"rejection": reason_code, "note": (note or "").strip()}),
     )
 
 
@@ -74,17 +75,19 @@ def quick_answer(session: Session, appeal: Appeal, *, user: StaffUser, text: str
     appeal.answered_at = now()
     appeal.answered_by_id = user.id
     appeal.closed_at = now()
-    transition(session, appeal, Status.QUICK_ANSWERED, actor=user, reason="answered on the spot")
+    transition(session, appeal, Status.QUICK_ANSWERED, actor=user, reason=Reason("quick_answered"))
 
 
 def reopen(session: Session, appeal: Appeal, *, user: StaffUser, reason: str) -> None:
     why = authorize("reopen", user, appeal, reason)
     appeal.closed_at = None
-    transition(session, appeal, Status.REOPENED, actor=user, reason=why)
+    reopened = Reason("reopened", {"note": why})
+    transition(session, appeal, Status.REOPENED, actor=user, reason=reopened)
 
 
-def reopen_on_low_rating(session: Session, appeal: Appeal, *, reason: str) -> None:
+def reopen_on_low_rating(session: Session, appeal: Appeal, *, reason: Reason | str) -> None:
     """The citizen's low rating of the answer reopens it (``ratings.answers.should_reopen``
-    decides; the channels' event handler calls this): no staff actor, the citizen's act."""
+    decides; the channels' event handler calls this): no staff actor, the citizen's act.
+    ``reason``: ``Reason("low_rating", {"score": …, "comment": …})``."""
     appeal.closed_at = None
     transition(session, appeal, Status.REOPENED, actor=None, actor_kind="citizen", reason=reason)

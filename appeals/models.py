@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from appeals.lifecycle import Status
@@ -89,6 +90,10 @@ class Appeal(Base):
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     routing_rule_id: Mapped[int | None] = mapped_column(Integer)
     routing_reason: Mapped[str | None] = mapped_column(Text)
+    # The routing reason as a code and its parameters (``appeals.reasons``): the staff pages
+    # render it in the reader's language; ``routing_reason`` is its English, for the API.
+    routing_reason_code: Mapped[str | None] = mapped_column(String(32))
+    routing_reason_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     triage_reason: Mapped[str | None] = mapped_column(String(64))
 
     status: Mapped[Status] = mapped_column(str_enum(Status, 16))
@@ -120,6 +125,11 @@ class Appeal(Base):
     street_key: Mapped[str | None] = mapped_column(String(64))
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+    # The text's Russian full-text vector, kept by a trigger on PostgreSQL (migration
+    # 0012_experience) for ``appeals.search``; never loaded with the appeal, empty on SQLite.
+    search_vector: Mapped[str | None] = mapped_column(
+        TSVECTOR().with_variant(Text(), "sqlite"), deferred=True
+    )
 
     citizen: Mapped[Citizen | None] = relationship(lazy="raise_on_sql")
     history: Mapped[list[AppealStatusChange]] = relationship(
@@ -139,6 +149,10 @@ class AppealStatusChange(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     actor_kind: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
+    # ``reason`` as a code and its parameters (``appeals.reasons``), rendered in the reader's
+    # language; None on rows written before codes (their English is read back instead).
+    reason_code: Mapped[str | None] = mapped_column(String(32))
+    reason_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     at: Mapped[datetime] = mapped_column(default=now)
 

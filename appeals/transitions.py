@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from appeals.lifecycle import ACTIONS, Status, check_transition
 from appeals.models import Appeal, AppealStatusChange, Assignment, AssignmentRole
+from appeals.reasons import Reason
 from core import events, hooks
 from core.clock import now
 from core.db import table_of
@@ -31,9 +32,11 @@ def transition(
     target: Status,
     *,
     actor: StaffUser | None,
-    reason: str = "",
+    reason: Reason | str = "",
     actor_kind: str | None = None,
 ) -> None:
+    """Move ``appeal`` to ``target`` with its history row. ``reason`` is a ``Reason`` (a code
+    the staff pages render in their language); a plain string is kept as it is."""
     check_transition(appeal.status, target)
     if appeal.paused_at is not None:
         # A status change ends a pause: an answered, forwarded or closed appeal is no
@@ -46,7 +49,7 @@ def transition(
             to_status=target,
             actor_id=actor.id if actor else None,
             actor_kind=actor_kind or ("staff" if actor else "system"),
-            reason=reason,
+            **reason_columns(reason),
             organization_id=appeal.organization_id,
             at=now(),
         )
@@ -62,7 +65,37 @@ def end_pause(session: Session, appeal: Appeal, *, by: StaffUser | None, why: st
     return int(hooks.call(hooks.END_PAUSE, session, appeal, by=by, why=why))
 
 
-def note_clock(session: Session, appeal: Appeal, *, actor: StaffUser | None, reason: str) -> None:
+def reason_columns(reason: Reason | str) -> dict[str, Any]:
+    """A history row's ``reason`` (English, for the API and logs), ``reason_code`` and
+    ``reason_params``."""
+    if isinstance(reason, Reason):
+        return {
+            "reason": reason.english(),
+            "reason_code": reason.code,
+            "reason_params": dict(reason.params),
+        }
+    return {"reason": reason, "reason_code": None, "reason_params": None}
+
+
+def routing_reason_fields(why: Reason | None) -> dict[str, Any]:
+    """The appeal's ``routing_reason`` (English) with its code and parameters."""
+    if why is None:
+        return {"routing_reason": None, "routing_reason_code": None, "routing_reason_params": None}
+    return {
+        "routing_reason": why.english(),
+        "routing_reason_code": why.code,
+        "routing_reason_params": dict(why.params),
+    }
+
+
+def set_routing_reason(appeal: Appeal, why: Reason | None) -> None:
+    for name, value in routing_reason_fields(why).items():
+        setattr(appeal, name, value)
+
+
+def note_clock(
+    session: Session, appeal: Appeal, *, actor: StaffUser | None, reason: Reason | str
+) -> None:
     """A history row for a clock event (paused, resumed): the status stays, so ``from`` and
     ``to`` are the same, and no status-change event is emitted (the citizen hears nothing)."""
     session.add(
@@ -72,7 +105,7 @@ def note_clock(session: Session, appeal: Appeal, *, actor: StaffUser | None, rea
             to_status=appeal.status,
             actor_id=actor.id if actor else None,
             actor_kind="staff" if actor else "system",
-            reason=reason,
+            **reason_columns(reason),
             organization_id=appeal.organization_id,
             at=now(),
         )
@@ -113,7 +146,7 @@ class SystemOutcome:
     appeal_id: int
     current: Status
     fields: dict[str, Any]
-    steps: list[tuple[Status, str, int | None]] = field(default_factory=list)  # to, why, org
+    steps: list[tuple[Status, Reason, int | None]] = field(default_factory=list)  # to, why, org
 
 
 #: Every column the pipeline writes; each row of a batch sets all of them, so one
@@ -133,6 +166,8 @@ SYSTEM_FIELDS = (
     "organization_id",
     "routing_rule_id",
     "routing_reason",
+    "routing_reason_code",
+    "routing_reason_params",
     "triage_reason",
     "rejection_reason",
     "match_text",
@@ -160,7 +195,7 @@ def apply_system_outcomes(session: Session, outcomes: list[SystemOutcome]) -> No
                     "to_status": target,
                     "actor_id": None,
                     "actor_kind": "system",
-                    "reason": reason,
+                    **reason_columns(reason),
                     "organization_id": organization_id,
                     "at": moment,
                 }

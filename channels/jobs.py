@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from appeals import actions
 from appeals.lifecycle import ANSWER_VISIBLE
 from appeals.models import Appeal
+from appeals.reasons import Reason
 from channels import notifications
 from channels.notification_models import NotificationKind
 from channels.notification_order import rating_requests_after
@@ -52,7 +53,9 @@ def reopen_after_low_rating(session: Session, *, rating_id: int) -> bool:
     if appeal.answered_at != rating.answered_at:
         return False
     actions.reopen_on_low_rating(
-        session, appeal, reason=f"the citizen rated the answer {rating.score} of 5"
+        session,
+        appeal,
+        reason=Reason("low_rating", {"score": rating.score, "comment": rating.comment or ""}),
     )
     answers.mark_reopened(session, rating)
     return True

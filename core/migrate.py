@@ -22,6 +22,7 @@ MODEL_MODULES = (
     "channels.portal_models",  # attachments, citizen tokens (issue 7B)
     "sla.models",
     "sla.board_models",  # the SLA board's partial indexes on appeals (issue 6)
+    "appeals.search_models",  # the staff search's full-text and trigram indexes (issue 14)
     "analytics.models",  # runs, bursts, weekly reports, Open311 keys (issue 17)
     "knowledge_base.models",  # articles, versions, learned pairs, proposals (issue 15)
 )

@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from appeals.lifecycle import Status
 from appeals.models import Appeal
+from appeals.reasons import Reason
+from appeals.transitions import set_routing_reason
 from core.clock import local, now
 from core.errors import PermissionDenied, ValidationFailed
 from core.models import Role, StaffUser
@@ -82,20 +84,37 @@ def correct_category(
             on=local(now()).date(),
             place_text=f"{appeal.address or ''} {appeal.text}",
         )
-        verb = "confirmed" if correction.confirms else "corrected to"
         if decision.routed and decision.organization_id is not None:
+            because = Reason(
+                "category_set",
+                {
+                    "category": category_code,
+                    "confirmed": correction.confirms,
+                    "decision": decision.why.as_dict(),
+                },
+            )
             forwarding.route(
                 session,
                 appeal,
                 user=user,
                 organization_id=decision.organization_id,
-                reason=f"category {verb} {category_code}; {decision.reason}",
+                reason=because.english(),
+                because=because,
             )
             appeal.routing_rule_id = decision.rule_id
         else:
             appeal.triage_reason = decision.triage_reason
-            appeal.routing_reason = (
-                f"category {verb} {category_code} by {user.role.value}: {decision.reason}"
+            set_routing_reason(
+                appeal,
+                Reason(
+                    "category_triage",
+                    {
+                        "category": category_code,
+                        "confirmed": correction.confirms,
+                        "role": user.role.value,
+                        "decision": decision.why.as_dict(),
+                    },
+                ),
             )
         session.flush()
     return correction

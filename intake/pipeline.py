@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from appeals.lifecycle import Status
 from appeals.models import Appeal
-from appeals.transitions import SystemOutcome, apply_system_outcomes
+from appeals.reasons import Reason
+from appeals.transitions import SystemOutcome, apply_system_outcomes, routing_reason_fields
 from core.clock import local, now
 from core.db import table_of
 from core.settings import get_settings
@@ -38,10 +39,6 @@ from sla.service import deadline_policy, internal_target_due
 from sla.urgent import notify_urgent
 
 DEFAULT_BATCH = 200
-ANONYMOUS_NOTE = (
-    "anonymous: anonymous appeals are considered only when they report a crime or a threat "
-    "to public safety"
-)
 _INPUT_COLUMNS = (
     Appeal.id,
     Appeal.text,
@@ -86,7 +83,7 @@ def decide_outcome(
     outcome = SystemOutcome(appeal_id=appeal.id, current=Status.RECEIVED, fields=fields)
     if appeal.anonymous and not policy.anonymous_considered(annotation.safety_flag):
         fields["rejection_reason"] = "anonymous"
-        outcome.steps.append((Status.REJECTED, ANONYMOUS_NOTE, None))
+        outcome.steps.append((Status.REJECTED, Reason("anonymous"), None))
         return outcome
     registered_on = policy.registration_date(appeal.received_at)
     fields["registered_on"] = registered_on
@@ -99,23 +96,29 @@ def decide_outcome(
         legal_due=fields["due_at"],
         policy=policy,
     )
-    outcome.steps.append((Status.REGISTERED, f"registered on {registered_on}", None))
+    outcome.steps.append(
+        (Status.REGISTERED, Reason("registered", {"date": str(registered_on)}), None)
+    )
     guessed = appeal.category_code is None
     if guessed and annotation.not_appeal:
-        fields["routing_reason"] = (
-            f"not an appeal ({annotation.not_appeal}: {', '.join(annotation.not_appeal_evidence)})"
-            ": an operator rejects it or files it"
+        why = Reason(
+            "not_appeal",
+            {"kind": annotation.not_appeal, "evidence": list(annotation.not_appeal_evidence)},
         )
+        fields.update(routing_reason_fields(why))
         fields["triage_reason"] = "not_appeal"
         return outcome
     if guessed and fields["category_code"] and annotation.confidence < min_confidence:
-        runners_up = ", ".join(f"{code} {p:.2f}" for code, p in annotation.alternatives)
-        fields["routing_reason"] = (
-            f"topic {fields['category_code']} guessed with confidence {annotation.confidence:.2f}"
-            f" < {min_confidence:.2f}"
-            + (f" (or {runners_up})" if runners_up else "")
-            + ": an operator decides"
+        why = Reason(
+            "low_confidence",
+            {
+                "category": fields["category_code"],
+                "confidence": round(annotation.confidence, 4),
+                "threshold": min_confidence,
+                "alternatives": [[code, round(p, 4)] for code, p in annotation.alternatives],
+            },
         )
+        fields.update(routing_reason_fields(why))
         fields["triage_reason"] = "low_confidence"
         return outcome
     decision = table.decide(
@@ -124,11 +127,11 @@ def decide_outcome(
         on=local(appeal.received_at).date(),
         place_text=f"{appeal.address or ''} {appeal.text}",
     )
-    fields["routing_reason"] = decision.reason
+    fields.update(routing_reason_fields(decision.why))
     fields["routing_rule_id"] = decision.rule_id
     if decision.routed:
         fields["organization_id"] = decision.organization_id
-        outcome.steps.append((Status.ASSIGNED, decision.reason, decision.organization_id))
+        outcome.steps.append((Status.ASSIGNED, decision.why, decision.organization_id))
     else:
         fields["triage_reason"] = decision.triage_reason
     return outcome

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from appeals.lifecycle import Status
 from appeals.models import Appeal, Channel, Citizen
+from appeals.reasons import Reason
+from appeals.transitions import reason_columns
 from core import jobs
 from core.clock import local, now
 from core.errors import Conflict, ValidationFailed
@@ -174,7 +176,12 @@ def submit(
             "h_to_status": Status.RECEIVED,
             "h_actor_id": submitted_by.id if submitted_by else None,
             "h_actor_kind": "staff" if submitted_by else "citizen",
-            "h_reason": f"received via {contact.channel.value}",
+            **{
+                f"h_{name}": value
+                for name, value in reason_columns(
+                    Reason("received", {"channel": contact.channel.value})
+                ).items()
+            },
             "h_at": received_at,
         }
     )

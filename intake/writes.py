@@ -48,7 +48,16 @@ APPEAL_COLUMNS = (
     "updated_at",
     "is_repeat",
 )
-HISTORY_COLUMNS = ("from_status", "to_status", "actor_id", "actor_kind", "reason", "at")
+HISTORY_COLUMNS = (
+    "from_status",
+    "to_status",
+    "actor_id",
+    "actor_kind",
+    "reason",
+    "reason_code",
+    "reason_params",
+    "at",
+)
 
 
 def _param(table: Table, prefix: str, column: str) -> ColumnElement[Any]:

@@ -105,6 +105,7 @@ def advise(
         **_organization(session, decision.organization_id, shown),
         "rule_id": decision.rule_id,
         "rule": decision.reason,
+        "rule_reason": decision.why.as_dict(),
         "triage_reason": triage,
         "alternatives": alternatives,
     }

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from appeals import assignments
 from appeals.lifecycle import Status, check_transition
 from appeals.models import Appeal
-from appeals.transitions import authorize, end_pause, transition
+from appeals.reasons import Reason
+from appeals.transitions import authorize, end_pause, set_routing_reason, transition
 from core import hooks
 from core.clock import local, now
 from core.errors import ValidationFailed
@@ -58,7 +59,9 @@ def _escalate_ping_pong(session: Session, appeal: Appeal, organization_id: int) 
 def send_back(session: Session, appeal: Appeal, *, user: StaffUser, reason: str) -> None:
     """A misrouted appeal goes back to the triage queue with the executor's reason."""
     why = authorize("send_back", user, appeal, reason)
-    transition(session, appeal, Status.REGISTERED, actor=user, reason=f"sent back: {why}")
+    transition(
+        session, appeal, Status.REGISTERED, actor=user, reason=Reason("sent_back", {"note": why})
+    )
     _leave_lead(session, appeal, end_reason="sent_back")
     appeal.organization_id = None
     appeal.triage_reason = "sent_back"
@@ -66,13 +69,21 @@ def send_back(session: Session, appeal: Appeal, *, user: StaffUser, reason: str)
 
 
 def route(
-    session: Session, appeal: Appeal, *, user: StaffUser, organization_id: int, reason: str | None
+    session: Session,
+    appeal: Appeal,
+    *,
+    user: StaffUser,
+    organization_id: int,
+    reason: str | None,
+    because: Reason | None = None,
 ) -> None:
     """Manual routing by an operator or inspector: first assignment, or forwarding elsewhere.
 
     Forwarding restarts the term at the receiving organization (АППК; the rule is in
     data/appeal_rules.yaml); a return to an organization that passed the appeal on is
-    escalated to the inspectors as ping-pong.
+    escalated to the inspectors as ping-pong. ``because``: what the system did for the
+    person (a category correction and its rule, the operator's call), rendered in the
+    reader's language instead of ``reason``'s English.
     """
     why = authorize("route", user, appeal, reason)
     organization = get_organization(session, organization_id)
@@ -113,5 +124,18 @@ def route(
         hooks.call(hooks.RESTART_TERM, appeal)
     appeal.triage_reason = None
     appeal.routing_rule_id = None
-    appeal.routing_reason = f"routed by {user.role.value} {user.username}: {why or 'manual'}"
-    transition(session, appeal, target, actor=user, reason=f"to {organization.code}: {why}")
+    cause = because.as_dict() if because is not None else None
+    set_routing_reason(
+        appeal,
+        Reason(
+            "routed_by",
+            {"role": user.role.value, "username": user.username, "note": why, "cause": cause},
+        ),
+    )
+    transition(
+        session,
+        appeal,
+        target,
+        actor=user,
+        reason=Reason("routed", {"organization": organization.code, "note": why, "cause": cause}),
+    )

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from appeals.assignments import close_lead, open_lead
 from appeals.models import Appeal, Assignment, AssignmentRole
+from appeals.reasons import Reason
+from appeals.transitions import set_routing_reason
 from core.clock import now
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from core.models import Role, StaffUser
@@ -77,11 +79,20 @@ class _Plan:
         return self.by_code[code] if code else self.fallback()
 
     def label(self, old_id: int, new_id: int | None) -> str:
+        return self.why(old_id, new_id).english()
+
+    def why(self, old_id: int, new_id: int | None) -> Reason:
+        """The move as a reason code: the staff pages name both organizations."""
         codes = {o.id: o.code for o in self.predecessors + self.successors}
         new = codes.get(new_id, str(new_id)) if new_id is not None else "-"
-        return (
-            f"reorganization #{self.change.id}: {self.change.kind.value} "
-            f"{codes.get(old_id, str(old_id))}→{new}"
+        return Reason(
+            "reorganized",
+            {
+                "change": self.change.id,
+                "kind": self.change.kind.value,
+                "from": codes.get(old_id, str(old_id)),
+                "to": new,
+            },
         )
 
 
@@ -371,7 +382,7 @@ def _move_lead(
     )
     if rule_id is not None:
         appeal.routing_rule_id = rule_id
-    appeal.routing_reason = reason
+    set_routing_reason(appeal, plan.why(old, organization_id))
     appeal.updated_at = at
 
 

@@ -15,6 +15,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appeals.reasons import Reason
 from core.errors import NotFound
 from routing.models import Category, District, Organization, RoutingRule, ServiceArea
 
@@ -23,16 +24,21 @@ from routing.models import Category, District, Organization, RoutingRule, Servic
 class RoutingDecision:
     organization_id: int | None
     rule_id: int | None
-    reason: str
+    why: Reason
     triage_reason: str | None = None
 
     @property
     def routed(self) -> bool:
         return self.organization_id is not None
 
+    @property
+    def reason(self) -> str:
+        """The decision's reason in English (API, logs); ``why`` is its code."""
+        return self.why.english()
 
-def _triage(code: str, reason: str) -> RoutingDecision:
-    return RoutingDecision(organization_id=None, rule_id=None, reason=reason, triage_reason=code)
+
+def _triage(code: str, why: Reason) -> RoutingDecision:
+    return RoutingDecision(organization_id=None, rule_id=None, why=why, triage_reason=code)
 
 
 @dataclass(frozen=True)
@@ -133,9 +139,11 @@ class RoutingTable:
     ) -> RoutingDecision:
         """Pick the organization for a category in a district (and service area, if any)."""
         if category_code is None:
-            return _triage("no_category", "the topic could not be determined")
+            return _triage("no_category", Reason("no_category"))
         if category_code not in self.rules:
-            return _triage("unknown_category", f"category {category_code!r} is not in the taxonomy")
+            return _triage(
+                "unknown_category", Reason("unknown_category", {"category": category_code})
+            )
         areas = self.areas_in(place_text) if self.service_areas else {}
         rule = next(
             (
@@ -147,36 +155,49 @@ class RoutingTable:
             None,
         )
         if rule is None:
-            return _triage("no_rule", f"no routing rule for category {category_code}")
+            return _triage("no_rule", Reason("no_rule", {"category": category_code}))
         if rule.to_district_akimat:
             if district_code is None:
-                return _triage(
-                    "no_district",
-                    f"category {category_code} is answered by a district akimat; district unknown",
-                )
+                return _triage("no_district", Reason("no_district", {"category": category_code}))
             if district_code not in self.akimats:
-                return _triage("unknown_district", f"district {district_code!r} is unknown")
+                return _triage(
+                    "unknown_district", Reason("unknown_district", {"district": district_code})
+                )
             organization_id: int | None = self.akimats[district_code]
-            target = f"akimat of district {district_code}"
         else:
             organization_id = rule.organization_id
-            target = "citywide organization"
         organization = self.organizations.get(organization_id) if organization_id else None
         if organization is None:
-            return _triage("no_rule", f"rule #{rule.id} names no organization")
+            return _triage("no_rule", Reason("rule_without_organization", {"rule_id": rule.id}))
         if not organization.active_on(on):
             return _triage(
                 "organization_retired",
-                f"rule #{rule.id} names {organization.code}, retired on {organization.retired_on}",
+                Reason(
+                    "organization_retired",
+                    {
+                        "rule_id": rule.id,
+                        "organization": organization.code,
+                        "retired_on": str(organization.retired_on),
+                    },
+                ),
             )
-        scope = [f"district {rule.district_code}" if rule.district_code else "any district"]
-        if rule.service_area_code:
-            scope.append(f"{rule.service_area_code} ({areas[rule.service_area_code]})")
         return RoutingDecision(
             organization_id=organization.id,
             rule_id=rule.id,
-            reason=f"rule #{rule.id} v{rule.version}: {category_code} in {', '.join(scope)}"
-            f" → {target} {organization.code}",
+            why=Reason(
+                "rule",
+                {
+                    "rule_id": rule.id,
+                    "version": rule.version,
+                    "category": category_code,
+                    "district": rule.district_code,
+                    "area": rule.service_area_code,
+                    "street": areas.get(rule.service_area_code or ""),
+                    "akimat": rule.to_district_akimat,
+                    "district_of": district_code if rule.to_district_akimat else None,
+                    "organization": organization.code,
+                },
+            ),
         )
 
 

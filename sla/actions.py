@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from appeals.lifecycle import OPEN_STATUSES, Status, check_transition
 from appeals.models import Appeal
+from appeals.reasons import Reason
 from appeals.transitions import authorize, note_clock, transition
 from core.clock import now
 from core.errors import Conflict, PermissionDenied, ValidationFailed
@@ -88,9 +89,14 @@ def pause_clock(
     )
     appeal.paused_at = moment
     appeal.updated_at = moment
-    note = f"clock paused: {pause.reason_code.value}"
     note_clock(
-        session, appeal, actor=user, reason=f"{note}: {pause.comment}" if pause.comment else note
+        session,
+        appeal,
+        actor=user,
+        reason=Reason(
+            "clock_paused",
+            {"pause_reason": pause.reason_code.value, "note": pause.comment or ""},
+        ),
     )
     session.flush()
     return pause
@@ -242,7 +248,10 @@ def return_answer(
     check_transition(appeal.status, Status.RETURNED)
     note = (comment or "").strip()
     return_for_rework(
-        session, appeal, user=user, reason=f"{reason.value}: {note}" if note else reason.value
+        session,
+        appeal,
+        user=user,
+        reason=Reason("answer_returned", {"return_reason": reason.value, "note": note}),
     )
     workflow.record_review(
         session,
@@ -331,12 +340,11 @@ def end_pause(session: Session, appeal: Appeal, *, by: StaffUser | None, why: st
     appeal.paused_at = None
     appeal.updated_at = moment
     clear_overdue_marker(appeal, moment)
-    limit_note = "; capped at two months from registration" if capped else ""
     note_clock(
         session,
         appeal,
         actor=by,
-        reason=f"clock resumed ({why}): +{days} working day(s){limit_note}",
+        reason=Reason("clock_resumed", {"why": why, "days": days, "capped": capped}),
     )
     return days
 
@@ -348,14 +356,24 @@ def close(session: Session, appeal: Appeal, *, user: StaffUser, reason: str | No
     ``perform`` does not offer it (see ``Action.dedicated``)."""
     authorize("close", user, appeal, reason)
     appeal.closed_at = now()
-    transition(session, appeal, Status.CLOSED, actor=user, reason=(reason or "answer accepted"))
+    transition(
+        session,
+        appeal,
+        Status.CLOSED,
+        actor=user,
+        reason=Reason("answer_accepted", {"note": (reason or "").strip()}),
+    )
 
 
-def return_for_rework(session: Session, appeal: Appeal, *, user: StaffUser, reason: str) -> None:
+def return_for_rework(
+    session: Session, appeal: Appeal, *, user: StaffUser, reason: Reason | str
+) -> None:
     """The status step of ``sla.actions.return_answer`` (checklist reason, review
     record, returns count); ``perform`` does not offer it."""
-    why = authorize("return", user, appeal, reason)
-    transition(session, appeal, Status.RETURNED, actor=user, reason=why)
+    coded = isinstance(reason, Reason)
+    english = reason.english() if isinstance(reason, Reason) else reason
+    why = authorize("return", user, appeal, english)
+    transition(session, appeal, Status.RETURNED, actor=user, reason=reason if coded else why)
 
 
 def extend(
@@ -381,5 +399,9 @@ def extend(
     appeal.extension_notice_due_at = policy.extension_notice_due(now())
     clear_overdue_marker(appeal, now())
     transition(
-        session, appeal, Status.EXTENDED, actor=user, reason=f"until {new_due:%Y-%m-%d}: {why}"
+        session,
+        appeal,
+        Status.EXTENDED,
+        actor=user,
+        reason=Reason("extended", {"until": f"{new_due:%Y-%m-%d}", "note": why}),
     )

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from appeals import actions
 from appeals.lifecycle import OPEN_STATUSES, Status
 from appeals.models import Appeal, Channel, Citizen
+from appeals.reasons import Reason
 from core.clock import now
 from core.errors import PermissionDenied, ValidationFailed
 from core.models import Role, StaffUser
@@ -330,6 +331,7 @@ def file_from_call(
             user=operator,
             organization_id=target.id,
             reason="chosen by the operator during the call",
+            because=Reason("operator_call"),
         )
     session.flush()
     return FiledAppeal(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from civicdesk.web.console.texts import CONSOLE_TEXTS
+from civicdesk.web.plurals import PluralFormatter
 from civicdesk.web.portal.texts import PORTAL_TEXTS
 from civicdesk.web.ratings.texts import RATINGS_TEXTS
 from civicdesk.web.staff.texts import STAFF_TEXTS
@@ -161,7 +162,8 @@ def t(key: str, language: str = DEFAULT_LANGUAGE, /, **values: object) -> str:
     if entry is None:
         return key
     text = entry.get(language) or entry[DEFAULT_LANGUAGE]
-    return text.format(**values) if values else text
+    # ``{count:one|few|many}`` picks the noun's form agreeing with the number.
+    return PluralFormatter(language).format(text, **values) if values else text
 
 
 def has(key: str) -> bool:

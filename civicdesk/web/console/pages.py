@@ -22,6 +22,7 @@ from appeals.models import Appeal
 from channels.telephony import console as service
 from channels.telephony.originate import request_callback
 from channels.telephony.service import current_call_of, link_call_to_appeal
+from civicdesk.web.confidence import confidence_level
 from civicdesk.web.console.callback import CallbackStatus, callback_status
 from civicdesk.web.console.callback import router as callback_router
 from civicdesk.web.console.calls import (
@@ -46,7 +47,7 @@ from civicdesk.web.lookups import (
     organization_names,
     route_targets,
 )
-from civicdesk.web.rendering import page_language, redirect, render, secure
+from civicdesk.web.rendering import page_language, redirect, render, secure, templates
 from civicdesk.web.staff_auth import StaffUserDep, csrf_ok
 from civicdesk.web.staff_frame import staff_error_page, staff_frame
 from civicdesk.web.texts import has, t
@@ -58,6 +59,7 @@ from intake.repeats import identity
 from routing.advice import advise
 
 router = APIRouter(include_in_schema=False)
+templates.env.globals["confidence_level"] = confidence_level
 router.include_router(live_router)  # the event stream and the metrics header
 router.include_router(callback_router)  # a callback's outcome, asked until it is final
 router.include_router(kb_router)  # the quick-answer box's suggestions (issue 15)
@@ -401,7 +403,9 @@ def console_suggest(
                     t(
                         "console.form.suggested",
                         language,
-                        confidence=round(float(advice.get("confidence") or 0) * 100),
+                        confidence=t(
+                            f"confidence.{confidence_level(advice.get('confidence'))}", language
+                        ),
                     )
                     if advice.get("category")
                     else t("console.form.no_suggestion", language)

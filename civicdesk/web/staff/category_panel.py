@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from appeals.lifecycle import OPEN_STATUSES
 from appeals.models import Appeal
+from civicdesk.web.confidence import confidence_level
 from civicdesk.web.lookups import category_names
 from core.models import StaffUser
 from intake import corrections
@@ -39,5 +40,6 @@ def category_panel(
             "guessed": guessed,
             "decided": decided,
             "confidence": round((confidence or 0.0) * 100) if guessed else None,
+            "level": confidence_level(confidence) if guessed else None,
         }
     }

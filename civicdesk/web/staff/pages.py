@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 from appeals import access
 from appeals.lifecycle import ACTIONS, REJECTION_REASONS, Status, status_label
 from appeals.models import Appeal
+from appeals.reasons import stored
 from appeals.views import staff_view
 from civicdesk import appeal_actions
+from civicdesk.web.confidence import confidence_level
 from civicdesk.web.lookups import (
     appeal_type_name,
     category_names,
@@ -24,7 +26,7 @@ from civicdesk.web.lookups import (
     route_targets,
     staff_names,
 )
-from civicdesk.web.rendering import page_language, redirect, render
+from civicdesk.web.rendering import page_language, redirect, render, templates
 from civicdesk.web.staff.category_panel import CATEGORY_FORMS, category_panel
 from civicdesk.web.staff.presenters import (
     TABS,
@@ -35,6 +37,8 @@ from civicdesk.web.staff.presenters import (
     route_target,
     tabs_for,
 )
+from civicdesk.web.staff.reasons import Labels, render_stored
+from civicdesk.web.staff.reasons import render as render_reason
 from civicdesk.web.staff.routing_panel import routing_panel
 from civicdesk.web.staff_auth import HOME_PATH, StaffUserDep, csrf_ok
 from civicdesk.web.staff_frame import staff_error_page, staff_frame
@@ -48,6 +52,10 @@ from routing.service import organization_by_code
 from sla.service import deadline_policy
 
 router = APIRouter(include_in_schema=False)
+templates.env.globals["confidence_level"] = confidence_level
+
+#: History codes of clock events (the status stayed): the row says which.
+_CLOCK_CODES: Final = {"clock_paused": "paused", "clock_resumed": "resumed"}
 
 PAGE_SIZE = 50
 MAX_PAGE = 100_000
@@ -63,8 +71,9 @@ class HistoryRow:
     who: str
     from_label: str
     to_label: str
-    reason: str
+    reason: str  # in the page's language (``civicdesk.web.staff.reasons``)
     organization: str
+    clock: str = ""  # "paused" or "resumed": a clock event, the status stayed
 
 
 @dataclass(frozen=True)
@@ -181,21 +190,25 @@ def _detail_page(
     actors = staff_names(
         session, {change.actor_id for change in appeal.history if change.actor_id is not None}
     )
-    history = [
-        HistoryRow(
-            at=change.at,
-            who=(
-                actors.get(change.actor_id, t("actor.staff", language))
-                if change.actor_id is not None
-                else t(f"actor.{change.actor_kind}", language)
-            ),
-            from_label=status_label(change.from_status, language) if change.from_status else "",
-            to_label=status_label(change.to_status, language),
-            reason=change.reason,
-            organization=organizations.get(change.organization_id or 0, ""),
+    labels = Labels.load(session, language)
+    history = []
+    for change in appeal.history:
+        why = stored(change.reason_code, change.reason_params, change.reason, change.to_status)
+        history.append(
+            HistoryRow(
+                at=change.at,
+                who=(
+                    actors.get(change.actor_id, t("actor.staff", language))
+                    if change.actor_id is not None
+                    else t(f"actor.{change.actor_kind}", language)
+                ),
+                from_label=status_label(change.from_status, language) if change.from_status else "",
+                to_label=status_label(change.to_status, language),
+                reason=render_reason(why, labels) if why is not None else change.reason,
+                organization=organizations.get(change.organization_id or 0, ""),
+                clock=_CLOCK_CODES.get(why.code, "") if why is not None else "",
+            )
         )
-        for change in appeal.history
-    ]
     names = available_actions(user, appeal)
     error_key = f"staff_error.{error.code}" if error is not None else None
     moment = local(now())
@@ -207,6 +220,12 @@ def _detail_page(
         status_code=status_code,
         private=True,
         appeal=view,
+        routing_reason=render_stored(
+            appeal.routing_reason_code,
+            appeal.routing_reason_params,
+            appeal.routing_reason,
+            labels,
+        ),
         status_label=lambda status: status_label(status, language),
         due_state=due_state(appeal, now()),
         category=category_names(session, language).get(

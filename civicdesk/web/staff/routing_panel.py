@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from appeals.models import Appeal, Incident
+from appeals.reasons import Reason
+from civicdesk.web.staff.reasons import Labels, render, render_escalation
 from routing.advice import advise_for_appeal
 
 
@@ -17,10 +19,17 @@ def routing_panel(
     advice = advise_for_appeal(session, appeal, language=language) if "route" in actions else None
     earlier = session.get(Appeal, appeal.earlier_appeal_id) if appeal.earlier_appeal_id else None
     incident = session.get(Incident, appeal.incident_id) if appeal.incident_id else None
+    labels = Labels.load(session, language) if advice or appeal.escalated_at else None
+    rule = Reason.of((advice or {}).get("rule_reason"))
     return {
         "routing_advice": advice,
+        "routing_rule": render(rule, labels) if rule and labels else (advice or {}).get("rule"),
         "suggested_organization": (advice or {}).get("organization_code"),
-        "escalation": appeal.escalation_reason if appeal.escalated_at else None,
+        "escalation": (
+            render_escalation(appeal.escalation_reason, labels)
+            if appeal.escalated_at and labels
+            else None
+        ),
         # The repeat-applicant warning: the operator sees at once what happened last time.
         "earlier": earlier if appeal.is_repeat else None,
         "incident": incident,

@@ -73,7 +73,13 @@ STAFF_TEXTS: Final[dict[str, dict[str, str]]] = {
     "appeal.language": {"ru": "Язык", "kk": "Тілі"},
     "appeal.type": {"ru": "Вид", "kk": "Түрі"},
     "appeal.category": {"ru": "Тема", "kk": "Тақырып"},
-    "appeal.confidence": {"ru": "уверенность {value}%", "kk": "сенімділік {value}%"},
+    "appeal.lang.ru": {"ru": "русский", "kk": "орыс тілі"},
+    "appeal.lang.kk": {"ru": "казахский", "kk": "қазақ тілі"},
+    "appeal.lang.other": {"ru": "другой", "kk": "басқа тіл"},
+    # A classifier's confidence in words (``civicdesk.web.confidence``), not a percentage.
+    "confidence.sure": {"ru": "уверенно", "kk": "сенімді"},
+    "confidence.check": {"ru": "проверьте", "kk": "тексеріңіз"},
+    "confidence.unsure": {"ru": "не уверен", "kk": "сенімсіз"},
     "appeal.district": {"ru": "Район", "kk": "Аудан"},
     "appeal.address": {"ru": "Адрес", "kk": "Мекенжай"},
     "appeal.urgency": {"ru": "Срочность", "kk": "Шұғылдығы"},
@@ -116,7 +122,7 @@ STAFF_TEXTS: Final[dict[str, dict[str, str]]] = {
     },
     "triage.sent_back": {
         "ru": "исполнитель вернул: не его компетенция",
-        "kk": "орындаушы қайтарды: оның құзыреті емес",
+        "kk": "орындаушы қайтарды: оның құзыретіне жатпайды",
     },
     "triage.low_confidence": {
         "ru": "система не уверена в теме: решает оператор",
@@ -129,9 +135,9 @@ STAFF_TEXTS: Final[dict[str, dict[str, str]]] = {
     # --- staff: the appeal's category, changed or confirmed by a person ------------------
     "category.heading": {"ru": "Тема обращения", "kk": "Өтініш тақырыбы"},
     "category.guessed": {
-        "ru": "Тему определила система (уверенность {value}%). Подтвердите её или выберите "
+        "ru": "Тему определила система ({value}). Подтвердите её или выберите "
         "другую: решение станет примером для обучения модели.",
-        "kk": "Тақырыпты жүйе анықтады (сенімділік {value}%). Оны растаңыз немесе басқасын "
+        "kk": "Тақырыпты жүйе анықтады ({value}). Оны растаңыз немесе басқасын "
         "таңдаңыз: шешіміңіз модельді оқыту үшін мысал болады.",
     },
     "category.decided": {
@@ -164,7 +170,7 @@ STAFF_TEXTS: Final[dict[str, dict[str, str]]] = {
     "action.answer": {"ru": "Ответить", "kk": "Жауап беру"},
     "action.send_back": {
         "ru": "Вернуть: не наша компетенция",
-        "kk": "Қайтару: біздің құзырет емес",
+        "kk": "Қайтару: құзыретімізге жатпайды",
     },
     "action.route": {"ru": "Направить исполнителю", "kk": "Орындаушыға жіберу"},
     "action.close": {"ru": "Принять ответ и закрыть", "kk": "Жауапты қабылдап, жабу"},
@@ -337,7 +343,8 @@ STAFF_TEXTS: Final[dict[str, dict[str, str]]] = {
     },
     "repeat.open": {"ru": "Открыть прежнее", "kk": "Бұрынғысын ашу"},
     "incident.member": {
-        "ru": "Часть инцидента: {count} обращений о той же проблеме ({place}).",
+        "ru": "Часть инцидента: {count} {count:обращение|обращения|обращений} о той же "
+        "проблеме ({place}).",
         "kk": "Оқиғаның бөлігі: сол мәселе бойынша {count} өтініш ({place}).",
     },
     "routing.suggestion": {
@@ -345,8 +352,8 @@ STAFF_TEXTS: Final[dict[str, dict[str, str]]] = {
         "kk": "Жіктеуіштің ұсынысы",
     },
     "routing.suggested": {
-        "ru": "{category} ({confidence}%) → {organization}",
-        "kk": "{category} ({confidence}%) → {organization}",
+        "ru": "{category} ({confidence}) → {organization}",
+        "kk": "{category} ({confidence}) → {organization}",
     },
     "routing.rule": {"ru": "Правило", "kk": "Ереже"},
     "routing.no_organization": {
@@ -437,7 +444,7 @@ STAFF_TEXTS: Final[dict[str, dict[str, str]]] = {
     },
     "staff_error.co_executor_parts_pending": {
         "ru": "Не все соисполнители ответили на свои части.",
-        "kk": "Барлық бірлесіп орындаушылар өз бөліктеріне жауап бермеді.",
+        "kk": "Кейбір бірлесіп орындаушылар өз бөліктеріне әлі жауап берген жоқ.",
     },
     "staff_error.answer_too_long": {
         "ru": "Ответ слишком длинный: не больше 10 000 символов.",
