@@ -38,7 +38,13 @@ def handle_events(event_list: list[dict[str, Any]], *, outbox_id: int | None = N
         for event in event_list:
             if event.get("name") == events.LOW_RATING:
                 reopen_after_low_rating(session, rating_id=int(event["rating_id"]))
-        return len(notifications.create_for_events(session, event_list))
+        queued = notifications.create_for_events(session, event_list)
+        if get_settings().social_reply_on_close:
+            # An appeal from a comment, closed: its answer's summary under the comment.
+            from channels.social.jobs import on_status_changes
+
+            on_status_changes(session, event_list)
+        return len(queued)
 
 
 def reopen_after_low_rating(session: Session, *, rating_id: int) -> bool:

@@ -22,6 +22,11 @@ def limit_for(channel: str, settings: Settings) -> int:
     return {
         "telegram": settings.notify_rate_telegram_per_s,
         "whatsapp": settings.notify_rate_whatsapp_per_s,
+        # Replies under social-media comments (channels.social.replies), per platform.
+        "social_instagram": settings.social_rate_meta_per_s,
+        "social_facebook": settings.social_rate_meta_per_s,
+        "social_vk": settings.social_rate_vk_per_s,
+        "social_telegram": settings.social_rate_telegram_per_s,
     }.get(channel, settings.notify_rate_default_per_s)
 
 

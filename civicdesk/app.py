@@ -86,6 +86,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from knowledge_base.api import router as kb_router
 
     app.include_router(kb_router)  # the quick-answer knowledge base (issue 15)
+    from channels.social.api import router as social_router
+    from channels.social.api import webhooks as social_webhooks
+
+    app.include_router(social_webhooks)  # Instagram, Facebook Pages, VK webhooks (issue 18)
+    app.include_router(social_router)  # the monitoring's staff API (issue 18)
     from civicdesk.web import install_web
 
     install_web(app)

@@ -25,6 +25,7 @@ MODEL_MODULES = (
     "appeals.search_models",  # the staff search's full-text and trigram indexes (issue 14)
     "analytics.models",  # runs, bursts, weekly reports, Open311 keys (issue 17)
     "knowledge_base.models",  # articles, versions, learned pairs, proposals (issue 15)
+    "channels.social.models",  # social posts, comments, replies, handles (issue 18)
 )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -170,6 +170,38 @@ class Settings(BaseSettings):
     whatsapp_template_rating: str = "civicdesk_rating_request"
     bot_state_backend: Literal["auto", "redis", "memory"] = "auto"  # auto: redis if redis_url
     bot_state_ttl_s: int = Field(default=24 * 3600, ge=60)
+
+    # --- social media monitoring (issue 18; docs/social.md) --------------------------------
+    # The accounts watched, as JSON: [{"platform": "instagram" | "facebook", "id": "<IG user
+    # id or Page id>", "token": "<Page access token>", "name": "...", "page_id": "<the
+    # Page an Instagram account is linked to>", "posts": ["<post ids to watch>"]}].
+    social_accounts: list[dict[str, Any]] = Field(default_factory=list)
+    social_meta_app_secret: str | None = None  # signs X-Hub-Signature-256 of Meta's webhooks
+    social_meta_verify_token: str | None = None  # hub.verify_token of the GET handshake
+    social_graph_base: str = "https://graph.facebook.com/v26.0"
+    social_vk_group_id: int | None = None
+    social_vk_confirmation: str | None = None  # the string VK's confirmation event expects
+    social_vk_secret: str | None = None  # the "secret" field of every Callback API event
+    social_vk_access_token: str | None = None  # a community token with wall access
+    social_vk_api_base: str = "https://api.vk.com/method"
+    social_vk_api_version: str = "5.199"
+    social_telegram_chat_id: str | None = None  # the discussion group of the city's channel
+    social_classifier: Literal["social-e5", "social-tfidf"] = "social-e5"
+    social_model_dir: str = "var/models/social"
+    # P(appeal) from which a comment becomes an appeal by itself, and below which it is
+    # "not an appeal" by itself; in between it waits for an operator (the moderation queue).
+    social_appeal_at: float = Field(default=0.7, ge=0.0, le=1.0)
+    social_doubt_from: float = Field(default=0.3, ge=0.0, le=1.0)
+    social_private_reply: bool = True  # Instagram: ask for a phone in a private reply
+    social_reply_on_close: bool = False  # the answer's summary under the comment at closing
+    social_poll_interval_s: int = Field(default=300, ge=30)
+    social_poll_recent_posts: int = Field(default=10, ge=1, le=100)
+    social_poll_max_pages: int = Field(default=10, ge=1, le=1000)  # per post per pass
+    social_rate_meta_per_s: int = Field(default=2, ge=1)
+    social_rate_vk_per_s: int = Field(default=3, ge=1)
+    social_rate_telegram_per_s: int = Field(default=1, ge=1)  # Telegram: ~20 a minute a group
+    social_reply_retry_delays_s: list[int] = Field(default=[30, 120, 600, 1800, 7200])
+    social_working_hours: str = "09:00-18:00"  # the reply KPI counts these hours of working days
 
     @model_validator(mode="after")
     def _refuse_bot_defaults(self) -> Settings:

@@ -88,7 +88,7 @@ def _timeliness(
     good = _flag(and_(Appeal.answered_at.is_not(None), Appeal.answered_at <= deadline))
     answered_first = and_(Appeal.answered_at.is_not(None), Appeal.answered_at < Appeal.due_at)
     moment = case((answered_first, Appeal.answered_at), else_=Appeal.due_at)
-    covered, legacy = attributed(
+    resolved = attributed(
         [Appeal.id.label("appeal_id"), good.label("good")],
         moment,
         resolved_conditions(start, stop),
@@ -103,17 +103,16 @@ def _timeliness(
         Assignment.ended_at >= start,
         Assignment.ended_at < stop,
     )
-    items = union_all(covered, legacy, passed).subquery()
+    items = union_all(resolved, passed).subquery()
     return select(items.c.appeal_id, items.c.good).where(items.c.org == organization_id)
 
 
 def _answers(organization_id: int, start: datetime, stop: datetime) -> Select[*tuple[Any, ...]]:
-    covered, legacy = attributed(
+    items = attributed(
         [Appeal.id.label("appeal_id"), literal(1).label("good")],
         Appeal.answered_at,
         answered_conditions(start, stop),
-    )
-    items = union_all(covered, legacy).subquery()
+    ).subquery()
     return select(items.c.appeal_id, items.c.good).where(items.c.org == organization_id)
 
 

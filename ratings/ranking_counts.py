@@ -4,7 +4,8 @@ Each component counts the events of the period, so a closed period's figures are
 - **timeliness**: appeals *resolved* in the period, the moment being the answer when it
   came by the deadline, else the deadline itself (``least(answered_at, due_at)``): every
   appeal counts once, and its outcome is known at that moment. It counts for the lead whose
-  stint covered that moment (the assignment history; reorganized bodies keep theirs).
+  stint covered that moment (the assignment history; reorganized bodies keep theirs; where
+  no stint covers it, the appeal's organization).
   Each lead stint that ended in the period by forwarding or sending back counts for its
   holder too: on time unless it was held past the forwarding term (``late``).
 - **returns**: the inspectors' reviews made in the period, against the answering body.
@@ -73,7 +74,9 @@ class OrgCounts:
     resolved: dict[str | None, tuple[int, int, int]] = field(default_factory=dict)
     #: Stints passed on in the period: (stints, not late).
     forwarded: tuple[int, int] = (0, 0)
-    appeals: int = 0  # distinct appeals behind the timeliness items
+    #: Appeals behind the timeliness items (one passed on and then answered by the same body
+    #: in the period counts in both roles).
+    appeals: int = 0
     reviews: Tally = field(default_factory=Tally)  # good: accepted
     answers: int = 0
     reopened: int = 0
@@ -118,15 +121,17 @@ def answered_conditions(start: datetime, stop: datetime) -> list[ColumnElement[b
 
 def attributed(
     columns: list[Any], moment: Any, conditions: list[ColumnElement[bool]]
-) -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]]]:
-    """Two selects of ``(organization id, *columns)``: appeals whose lead stint covered
-    ``moment``, and appeals from before assignment rows existed (their current organization).
+) -> Select[*tuple[Any, ...]]:
+    """``(organization id, *columns)`` of the appeals matching ``conditions``: the lead whose
+    stint covered ``moment`` (the assignment history, so forwarding and reorganizations
+    leave each body its own); where no stint covers it (appeals from before assignment rows
+    existed, a deadline that passed before anyone held it), the appeal's organization now.
     """
     stint = aliased(Assignment)
-    covered = (
-        select(stint.organization_id.label("org"), *columns)
+    return (
+        select(func.coalesce(stint.organization_id, Appeal.organization_id).label("org"), *columns)
         .select_from(Appeal)
-        .join(
+        .outerjoin(
             stint,
             and_(
                 stint.appeal_id == Appeal.id,
@@ -137,17 +142,6 @@ def attributed(
         )
         .where(*conditions)
     )
-    any_row = aliased(Assignment)
-    legacy = (
-        select(Appeal.organization_id.label("org"), *columns)
-        .select_from(Appeal)
-        .where(
-            *conditions,
-            Appeal.organization_id.is_not(None),
-            ~exists().where(any_row.appeal_id == Appeal.id, any_row.role == AssignmentRole.LEAD),
-        )
-    )
-    return covered, legacy
 
 
 def _timeliness_items(start: datetime, stop: datetime) -> Any:
@@ -165,7 +159,7 @@ def _timeliness_items(start: datetime, stop: datetime) -> Any:
             )
         ).label("on_target"),
     ]
-    covered, legacy = attributed(columns, _resolved_at(), resolved_conditions(start, stop))
+    resolved = attributed(columns, _resolved_at(), resolved_conditions(start, stop))
     timely = _flag(Assignment.late.is_(False))
     passed_on = select(
         Assignment.organization_id.label("org"),
@@ -180,7 +174,7 @@ def _timeliness_items(start: datetime, stop: datetime) -> Any:
         Assignment.ended_at >= start,
         Assignment.ended_at < stop,
     )
-    return union_all(covered, legacy, passed_on).subquery("items")
+    return union_all(resolved, passed_on).subquery("items")
 
 
 def count_period(
@@ -198,22 +192,18 @@ def count_period(
         func.count(),
         func.sum(items.c.on_time),
         func.sum(items.c.on_target),
+        # One appeal resolves once; one passed on twice by the same body is one appeal.
+        func.count(distinct(items.c.appeal_id)),
     ).group_by(items.c.org, items.c.item, items.c.category)
-    for org, item, category, n, on_time, on_target in session.execute(grouped):
+    for org, item, category, n, on_time, on_target, appeals in session.execute(grouped):
         if org is None:
             continue
+        counts[org].appeals += int(appeals)
         if item == "forwarded":
             done, timely = counts[org].forwarded
             counts[org].forwarded = (done + int(n), timely + int(on_time or 0))
         else:
             counts[org].resolved[category] = (int(n), int(on_time or 0), int(on_target or 0))
-    items = _timeliness_items(start, stop)
-    distinct_appeals = select(items.c.org, func.count(distinct(items.c.appeal_id))).group_by(
-        items.c.org
-    )
-    for org, n in session.execute(distinct_appeals):
-        if org is not None:
-            counts[org].appeals = int(n)
 
     reviews = (
         select(
@@ -228,10 +218,9 @@ def count_period(
         if org is not None:
             counts[org].reviews.add(int(accepted or 0), int(n))
 
-    covered, legacy = attributed(
+    answers = attributed(
         [Appeal.id.label("appeal_id")], Appeal.answered_at, answered_conditions(start, stop)
-    )
-    answers = union_all(covered, legacy).subquery("answers")
+    ).subquery("answers")
     for org, n in session.execute(select(answers.c.org, func.count()).group_by(answers.c.org)):
         if org is not None:
             counts[org].answers = int(n)

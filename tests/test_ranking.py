@@ -537,3 +537,53 @@ def test_the_worker_stores_each_closed_period_once(
     )
     stored = snapshots.load(session, WEEK)
     assert stored is not None and ranking.row_for(stored, "almaty-su")["rank"] == 1  # type: ignore[index]
+
+
+def test_stability_is_the_rank_correlation_of_consecutive_weeks(
+    session: Session, make: Callable[..., int]
+) -> None:
+    from ratings.stability import spearman, weekly_stability
+
+    # Three weeks in which the four bodies keep their order (then the last one swaps two).
+    plans = {
+        "almaty-su": (34, 34, 34),
+        "almaty-heat-networks": (28, 28, 20),
+        "qazaqgaz-aimak": (20, 20, 28),
+        "almaty-qala-zharyq": (5, 5, 5),
+    }
+    for week_index, monday in enumerate((2, 9, 16)):
+        for code, on_times in plans.items():
+            for number in range(35):
+                due = at(monday + number % 5, 18)
+                late = number >= on_times[week_index]
+                make(
+                    code,
+                    received=at(1, month=2),
+                    due=due,
+                    answered=due + timedelta(days=1) if late else due - timedelta(hours=2),
+                )
+    session.commit()
+    report = weekly_stability(
+        session,
+        start=date(2026, 3, 2),
+        last_day=date(2026, 3, 22),
+        min_appeals=30,
+        moment=AFTER + timedelta(days=14),
+    )
+    assert report["weeks"] == ["2026-W10", "2026-W11", "2026-W12"]
+    first, second = report["pairs"]
+    assert first["organizations"] == 4 and first["rho"] == 1.0
+    assert second["rho"] == pytest.approx(0.8)
+    assert report["median_rho"] == pytest.approx(0.9)
+    assert spearman([1, 2], [2, 1]) is None  # too few to say anything
+    # Organizations under the threshold stay out of the correlation.
+    assert (
+        weekly_stability(
+            session,
+            start=date(2026, 3, 2),
+            last_day=date(2026, 3, 15),
+            min_appeals=100,
+            moment=AFTER + timedelta(days=14),
+        )["pairs"][0]["rho"]
+        is None
+    )
