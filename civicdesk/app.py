@@ -26,6 +26,7 @@ from core.auth_api import router as auth_router
 from core.settings import Settings, get_settings
 from intake.api import router as appeals_router
 from intake.corrections_api import router as category_corrections_router
+from intake.place_api import router as district_corrections_router
 from intake.repeats.identity_api import router as citizens_router
 from intake.repeats.links_api import router as links_router
 from routing.advice_api import router as routing_help_router
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routing_help_router)  # before /appeals/{id}: its paths are more specific
     app.include_router(coexecutors_router)
     app.include_router(category_corrections_router)  # nlp corrections (issue 4B)
+    app.include_router(district_corrections_router)  # districts people confirmed (issue 19)
     app.include_router(links_router)
     app.include_router(citizens_router)
     app.include_router(appeals_router)  # submit and track

@@ -1,4 +1,4 @@
-"""``civicdesk`` subcommands: nlp train | eval (issue 4).
+"""``civicdesk`` subcommands: nlp train | eval (issue 4) | places (issue 19).
 
 ``nlp eval`` is how a city measures the topic engine on its own history before
 trusting it: k-fold cross-validation on one labeled CSV, or train on one file
@@ -233,6 +233,45 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _places(args: argparse.Namespace) -> int:
+    """What the city learned of its places from confirmed districts (issue 19)."""
+    from core import db
+    from intake.place_learning import last_run, learned_places, relearn
+
+    settings = get_settings()
+    db.configure(settings)
+    with db.transaction() as session:
+        if args.learn:
+            relearn(session, settings)
+        rows = learned_places(session, kind=args.kind)
+        report: dict[str, Any] = {
+            "last_run": last_run(session),
+            "min_appeals": settings.nlp_places_min_appeals,
+            "min_share": settings.nlp_places_min_share,
+            "learned": rows[: args.limit] if args.limit else rows,
+            "learned_total": len(rows),
+        }
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    run = report["last_run"]
+    if run is None:
+        print("nothing learned yet: run `civicdesk nlp places --learn` (the worker does it hourly)")
+        return 0
+    print(
+        f"learned {report['learned_total']} place(s) from {run['evidence_appeals']} appeal(s) "
+        f"with a confirmed district ({run['at']}); a place needs ≥ {report['min_appeals']} "
+        f"appeals, ≥ {report['min_share']:.0%} agreeing"
+    )
+    print(f"  {'appeals':>7} {'of':>5} {'share':>6}  {'district':<10} place")
+    for row in report["learned"]:
+        print(
+            f"  {row['appeals']:7d} {row['of_appeals']:5d} {row['share']:6.0%}  "
+            f"{row['district']:<10} {row['place']}"
+        )
+    return 0
+
+
 def _guarded(handler: Any) -> Any:
     """Bad input (missing column, unreadable file, no model) → one clear line, exit code 2."""
 
@@ -307,3 +346,12 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     )
     _add_engine_options(train, default_engine=None)
     train.set_defaults(handler=_guarded(_train))
+
+    places = sub.add_parser(
+        "places", help="places learned from appeals whose district a person confirmed"
+    )
+    places.add_argument("--learn", action="store_true", help="relearn from the evidence now")
+    places.add_argument("--kind", choices=["street", "name", "cell"], help="one kind of place")
+    places.add_argument("--limit", type=int, default=0, help="show at most this many")
+    places.add_argument("--json", action="store_true")
+    places.set_defaults(handler=_guarded(_places))

@@ -54,6 +54,20 @@ def snapshot_rankings() -> list[str]:
     return snapshot_closed_periods()
 
 
+def relearn_places(settings: Settings) -> None:
+    """The places the city learned from confirmed districts, recomputed when due (issue 19)."""
+    from intake.place_learning import relearn_if_due
+
+    try:
+        with db.transaction() as session:
+            summary = relearn_if_due(session, settings)
+    except Exception:  # the rest of the pass (notifications, analytics) must still run
+        log.exception("relearning places failed; will try again")
+        return
+    if summary is not None:
+        log.info("places relearned: %d of %d keys", summary.keys_learned, summary.keys_seen)
+
+
 def relay_pass(settings: Settings) -> None:
     """One round of the relay loop; an error is logged and the next round tries again."""
     from sla.jobs import run_sweep, schedule_sweep
@@ -67,6 +81,7 @@ def relay_pass(settings: Settings) -> None:
         applied = apply_due_reorganizations()
         if applied:
             log.warning("applied %d reorganization(s) that came into effect", applied)
+        relearn_places(settings)
         sent = sweep_notifications()
         if sent:
             log.info("notification sweep: %d sent", sent)

@@ -15,6 +15,7 @@ MODEL_MODULES = (
     "routing.models",
     "appeals.models",
     "intake.nlp_models",  # classifications and operators' category corrections (issue 4B)
+    "intake.place_models",  # district corrections, learned places (issue 19)
     "channels.models",  # bot contacts, processed inbound, media refs (issue 7A)
     "channels.telephony.models",
     "ratings.models",  # answer ratings (issue 7B)

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     nlp_use_natasha: bool = False
     # Each operator's correction counts this many times in retraining (real beats synthetic).
     nlp_correction_weight: int = Field(default=5, ge=1, le=50)
+    # --- nlp places (issue 19): what the city learns from confirmed districts (nlp-places.md)
+    nlp_places_min_appeals: int = Field(default=3, ge=1)  # appeals before a place is learned
+    nlp_places_min_share: float = Field(default=0.8, gt=0.5, le=1.0)  # …that agree on it
+    nlp_places_relearn_s: int = Field(default=3600, ge=60)  # the worker relearns this often
+    nlp_places_window_days: int = Field(default=730, ge=30)  # evidence no older than this
     # --- call center (issue 8): Asterisk AMI, queue metrics; see docs/call-center.md -----
     ami_host: str | None = None  # unset: no AMI connection (`civicdesk ami listen` refuses)
     ami_port: int = Field(default=5038, ge=1, le=65535)

@@ -34,6 +34,8 @@ class AppealClassification(Base):
     language: Mapped[str] = mapped_column(String(8))  # ru, kk, mixed
     district_code: Mapped[str | None] = mapped_column(String(32))
     district_evidence: Mapped[str | None] = mapped_column(String(200))
+    # What named the district: address, street_house, place, pin, learned_street … (issue 19)
+    district_source: Mapped[str | None] = mapped_column(String(32))
     urgency_triggers: Mapped[list[str]] = mapped_column(JSON, default=list)
     not_appeal: Mapped[str | None] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(default=now)

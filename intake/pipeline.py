@@ -30,6 +30,7 @@ from core.clock import local, now
 from core.db import table_of
 from core.settings import get_settings
 from intake.nlp_models import AppealClassification
+from intake.place_learning import learned_snapshot
 from intake.repeats.linking import link_appeals
 from intake.repeats.matching import match_keys
 from nlp.annotate import Annotation, Lexicon, annotate, annotate_batch, load_lexicon
@@ -50,6 +51,8 @@ _INPUT_COLUMNS = (
     Appeal.anonymous,
     Appeal.received_at,
     Appeal.address,
+    Appeal.latitude,
+    Appeal.longitude,
 )
 
 
@@ -163,6 +166,8 @@ def process_batch(
         lexicon,
         use_natasha=settings.nlp_use_natasha,
         addresses=[appeal.address for appeal in pending],
+        points=[_point(appeal) for appeal in pending],
+        learned=learned_snapshot(session),  # places confirmed in this city (issue 19)
     )
     outcomes = [
         decide_outcome(
@@ -206,6 +211,7 @@ def _store_classifications(
             "language": annotation.language,
             "district_code": annotation.district_code,
             "district_evidence": (annotation.district_evidence or "")[:200] or None,
+            "district_source": annotation.district_source,
             "urgency_triggers": annotation.urgency_triggers,
             "not_appeal": annotation.not_appeal,
             "at": moment,
@@ -214,6 +220,13 @@ def _store_classifications(
     ]
     if rows:
         session.execute(insert(table_of(AppealClassification)), rows)
+
+
+def _point(appeal: Any) -> tuple[float, float] | None:
+    """The appeal's map pin (a bot's location, the portal's pin), when it has one."""
+    if appeal.latitude is None or appeal.longitude is None:
+        return None
+    return (float(appeal.latitude), float(appeal.longitude))
 
 
 def _model_version() -> str | None:

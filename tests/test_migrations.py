@@ -31,6 +31,10 @@ EXPECTED_TABLES = {
     # nlp (issue 4B)
     "appeal_classifications",
     "category_corrections",
+    # nlp places (issue 19)
+    "district_corrections",
+    "learned_places",
+    "place_learning_runs",
     # sla (issue 6)
     "appeal_pauses",
     "extension_requests",
