@@ -95,6 +95,21 @@ def relay_pass(settings: Settings) -> None:
         log.exception("outbox relay failed; will try again")
 
 
+def resume_pipeline(settings: Settings) -> bool:
+    """A worker's start: drop the pipeline claims of this machine's dead workers (a SIGKILL
+    leaves one behind) and, if appeals wait in ``received``, ask for a run now rather than
+    after the relay's delay. True when a run was asked for."""
+    from intake.jobs import PIPELINE_JOB, relay_stale
+
+    try:
+        jobs.reap_dead_claims(PIPELINE_JOB, settings)
+        with db.session_factory()() as session:
+            return relay_stale(session, older_than_s=0) > 0
+    except Exception:
+        log.exception("could not resume the pipeline; the relay will")
+        return False
+
+
 def _relay_loop(settings: Settings, stop: threading.Event) -> None:
     while not stop.wait(settings.outbox_relay_after_s / 2):
         relay_pass(settings)
@@ -129,6 +144,7 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
     from sla.jobs import schedule_sweep
 
     schedule_sweep(settings, delay_s=0)  # the SLA deadline sweep, on RQ's scheduler
+    resume_pipeline(settings)
     relay = threading.Thread(target=_relay_loop, args=(settings, stop), daemon=True)
     relay.start()
     try:

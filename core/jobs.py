@@ -3,7 +3,9 @@
 Coalesced jobs (``defer_coalesced``) are for work whose pending state is already
 durable in the data itself — an appeal in ``received`` is its own job record.
 Many commits before the job starts make one run, which drains everything
-pending in batches; a Redis flag (``SET NX``) keeps at most one queued.
+pending in batches; a Redis flag keeps at most one queued, and a running job holds a
+claim that its worker renews every few seconds (``CoalescedRun``), so a killed worker
+blocks new runs only until its claim lapses (``CIVICDESK_COALESCE_CLAIM_TTL_S``).
 
 Outbox jobs:
 
@@ -19,6 +21,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import socket
+import threading
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -123,33 +129,194 @@ def _coalesce_flag(settings: Settings, job: str) -> str:
     return f"{settings.queue_name}:coalesced:{job}"
 
 
-def dispatch_coalesced(job: str, settings: Settings | None = None) -> None:
-    """Enqueue ``job`` unless a run is already queued (inline: run it here and now)."""
+def _claims_key(settings: Settings, job: str) -> str:
+    return f"{settings.queue_name}:coalesced:{job}:claims"
+
+
+# Enqueue a run unless one is queued, or enough runs hold live claims. A claim is a member of
+# a sorted set scored by when it expires (Redis's own clock, so machines may disagree on the
+# time): a killed worker stops renewing its claim, and the next dispatch drops it.
+_DISPATCH_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local clock = redis.call('TIME')
+local now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_ms)
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], '1', 'EX', tonumber(ARGV[1]))
+return 1
+"""
+
+# Take the queued flag and hold a claim until now + ttl (also renews: ZADD updates the score).
+_CLAIM_SCRIPT = """
+if ARGV[3] == '1' then redis.call('DEL', KEYS[1]) end
+local clock = redis.call('TIME')
+local now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+redis.call('ZADD', KEYS[2], now_ms + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2]) * 4)
+return 1
+"""
+
+
+def dispatch_coalesced(job: str, settings: Settings | None = None, *, max_running: int = 1) -> bool:
+    """Enqueue ``job`` unless a run is queued or ``max_running`` runs hold live claims
+    (inline: run it here and now). True when a run was enqueued (or run inline)."""
     settings = settings or get_settings()
     if settings.jobs_inline:
         resolve(job)()
-        return
+        return True
     from rq import Retry
 
     jobs_queue = queue(settings)
-    # The flag expires, so a queued job lost with its Redis data cannot block later runs.
-    if jobs_queue.connection.set(
-        _coalesce_flag(settings, job), "1", nx=True, ex=max(settings.outbox_relay_after_s, 5)
-    ):
-        jobs_queue.enqueue_call(
-            func=job,
-            timeout=JOB_TIMEOUT_S,
-            result_ttl=600,
-            failure_ttl=7 * 24 * 3600,
-            retry=Retry(max=3, interval=[5, 30, 120]),
+    connection = jobs_queue.connection
+    # The queued flag expires too, so a queued job lost with its Redis data cannot block
+    # later runs for longer than the relay's period.
+    asked = connection.eval(
+        _DISPATCH_SCRIPT,
+        2,
+        _coalesce_flag(settings, job),
+        _claims_key(settings, job),
+        max(settings.outbox_relay_after_s, 5),
+        max_running,
+    )
+    if not asked:
+        return False
+    jobs_queue.enqueue_call(
+        func=job,
+        timeout=JOB_TIMEOUT_S,
+        result_ttl=600,
+        failure_ttl=7 * 24 * 3600,
+        retry=Retry(max=3, interval=[5, 30, 120]),
+        at_front=True,  # drains are few (one queued at most) and the pipeline comes first
+    )
+    return True
+
+
+class CoalescedRun:
+    """A worker's claim on a coalesced job while it runs (``with coalesced_run(job) as run``).
+
+    Taking the claim clears the queued flag; the claim lives ``coalesce_claim_ttl_s`` and a
+    thread renews it every third of that while the process lives. A worker killed with
+    SIGKILL stops renewing, so its claim lapses within seconds and the next commit (or the
+    relay) enqueues a new run: routing does not stall behind a dead worker's flag. While a
+    claim is live, commits do not enqueue more runs (the running one drains them).
+    """
+
+    def __init__(self, job: str, settings: Settings) -> None:
+        self.job = job
+        self.settings = settings
+        self.member = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self.ttl_ms = settings.coalesce_claim_ttl_s * 1000
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.held = False
+
+    @property
+    def _connection(self) -> Any:
+        return queue(self.settings).connection
+
+    def _claim(self, *, take_flag: bool) -> None:
+        self._connection.eval(
+            _CLAIM_SCRIPT,
+            2,
+            _coalesce_flag(self.settings, self.job),
+            _claims_key(self.settings, self.job),
+            self.member,
+            self.ttl_ms,
+            "1" if take_flag else "0",
         )
 
+    def acquire(self) -> None:
+        if self.settings.jobs_inline or self.held:
+            return
+        self._claim(take_flag=True)
+        self.held = True
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._renew, name=f"claim:{self.job}", daemon=True)
+        self._thread.start()
 
-def coalesced_job_started(job: str, settings: Settings | None = None) -> None:
-    """Called first by a coalesced job: a commit from now on asks for a new run."""
+    def release(self) -> None:
+        """Give the claim up: a commit from now on enqueues a new run."""
+        if not self.held:
+            return
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._connection.zrem(_claims_key(self.settings, self.job), self.member)
+        self.held = False
+
+    def others_running(self) -> int:
+        """Live claims of other runs (several workers draining a backlog together)."""
+        if self.settings.jobs_inline:
+            return 0
+        key = _claims_key(self.settings, self.job)
+        seconds, micros = self._connection.time()
+        now_ms = int(seconds) * 1000 + int(micros) // 1000
+        live = int(self._connection.zcount(key, now_ms, "+inf"))
+        return max(0, live - (1 if self.held else 0))
+
+    def ask_for_help(self, max_running: int) -> bool:
+        """A backlog: let one more worker join (up to ``max_running`` runs at once)."""
+        if self.settings.jobs_inline or max_running <= 1:
+            return False
+        return dispatch_coalesced(self.job, self.settings, max_running=max_running)
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.ttl_ms / 3000):
+            try:
+                self._claim(take_flag=False)
+            except Exception:
+                # Redis away for a moment: the claim may lapse and a second run start, which
+                # only shares the work (batches are locked SKIP LOCKED).
+                log.warning("could not renew the claim on %s", self.job, exc_info=True)
+
+    def __enter__(self) -> CoalescedRun:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self.release()
+        except Exception:
+            log.warning("could not release the claim on %s; it lapses by itself", self.job)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process, alive
+    return True
+
+
+def reap_dead_claims(job: str, settings: Settings | None = None) -> int:
+    """Drop the claims of this machine's workers that are gone (a new worker's first step):
+    no waiting for their claims to lapse. Claims of other machines are left to lapse."""
     settings = settings or get_settings()
-    if not settings.jobs_inline:
-        queue(settings).connection.delete(_coalesce_flag(settings, job))
+    if settings.jobs_inline:
+        return 0
+    connection = queue(settings).connection
+    key = _claims_key(settings, job)
+    here = socket.gethostname()
+    dead = []
+    for raw in connection.zrange(key, 0, -1):
+        member = raw.decode() if isinstance(raw, bytes) else str(raw)
+        parts = member.rsplit(":", 2)  # host:pid:random
+        if len(parts) != 3 or not parts[1].isdigit():
+            continue
+        host = parts[0]
+        if host == here and not _process_alive(int(parts[1])):
+            dead.append(member)
+    if dead:
+        connection.zrem(key, *dead)
+        log.warning("released %d claim(s) on %s left by dead workers", len(dead), job)
+    return len(dead)
+
+
+def coalesced_run(job: str, settings: Settings | None = None) -> CoalescedRun:
+    """The claim a coalesced job holds while it runs; see :class:`CoalescedRun`."""
+    return CoalescedRun(job, settings or get_settings())
 
 
 @event.listens_for(Session, "after_commit")

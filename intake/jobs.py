@@ -26,28 +26,36 @@ def _batch(batch_size: int) -> int:
 def process_pending(batch_size: int = DEFAULT_BATCH, gather_s: float = 0.2) -> int:
     """Drain every appeal still in ``received``, a batch per transaction; returns how many.
 
-    Under a steady stream the job keeps going, pausing ``gather_s`` after a
-    partial batch so the next one is fuller (one transaction for many appeals
-    instead of one each). When a batch comes back empty it clears its coalesce
-    flag — commits from then on enqueue a new run — and looks once more, so an
-    appeal committed just before the flag was cleared is not left waiting.
+    The run holds a claim (``core.jobs.coalesced_run``) that its worker renews while it
+    lives: commits meanwhile do not enqueue more runs, and a killed worker's claim lapses
+    within seconds, so the next commit or the relay starts a new run. Under a steady stream
+    the job keeps going, pausing ``gather_s`` after a partial batch so the next one is fuller
+    (one transaction for many appeals instead of one each). On a backlog (a full batch) it
+    lets more workers join, up to ``CIVICDESK_PIPELINE_WORKERS`` runs sharing the batches
+    (each locked ``FOR UPDATE SKIP LOCKED``); once the backlog is gone a helper leaves. When
+    a batch comes back empty the run gives its claim up — commits from then on enqueue a new
+    run — and looks once more, so an appeal committed just before is not left waiting.
     """
-    if get_settings().jobs_inline:
+    settings = get_settings()
+    if settings.jobs_inline:
         gather_s = 0.0  # inline, the job runs inside a request: never make it wait
     total = 0
-    while True:
-        processed = _batch(batch_size)
-        total += processed
-        if processed == batch_size:
-            continue
-        if processed and gather_s:
-            time.sleep(gather_s)
-            continue
-        jobs.coalesced_job_started(PIPELINE_JOB)
-        processed = _batch(batch_size)
-        total += processed
-        if not processed:
-            return total
+    with jobs.coalesced_run(PIPELINE_JOB, settings) as run:
+        while True:
+            processed = _batch(batch_size)
+            total += processed
+            if processed == batch_size:
+                run.ask_for_help(settings.pipeline_workers)
+                continue
+            if processed and gather_s and not run.others_running():
+                time.sleep(gather_s)
+                continue
+            run.release()
+            processed = _batch(batch_size)
+            total += processed
+            if not processed:
+                return total
+            run.acquire()
 
 
 def relay_stale(session: Session, *, older_than_s: int) -> int:
@@ -59,5 +67,5 @@ def relay_stale(session: Session, *, older_than_s: int) -> int:
         .where(Appeal.status == Status.RECEIVED, Appeal.received_at < cutoff)
     )
     if stale:
-        jobs.dispatch_coalesced(PIPELINE_JOB)
+        jobs.dispatch_coalesced(PIPELINE_JOB, max_running=get_settings().pipeline_workers)
     return int(stale or 0)
