@@ -32,6 +32,7 @@ from appeals.models import Appeal, Channel, Citizen
 from channels import contacts
 from channels.bot_state import State, StateStore
 from channels.conversation_texts import t
+from channels.kb_answers import KnowledgeBaseAnswerer, QuickAnswer, remember
 from channels.media import defer_fetch
 from channels.models import BotContact, BotMedia
 from channels.senders import Button
@@ -107,11 +108,12 @@ class NullQuickAnswerer:
         return None
 
 
-_quick_answerer: QuickAnswerer = NullQuickAnswerer()
+# The knowledge base answers questions it is sure of (channels.kb_answers, issue 15).
+_quick_answerer: QuickAnswerer = KnowledgeBaseAnswerer()
 
 
 def set_quick_answerer(answerer: QuickAnswerer) -> None:
-    """Plug in the knowledge base (its issue); the default answers nothing."""
+    """Replace the quick answerer (tests; NullQuickAnswerer answers nothing)."""
     global _quick_answerer
     _quick_answerer = answerer
 
@@ -279,16 +281,63 @@ def _dispatch(
             state["text"].append(inbound.text.strip())
             buttons = _file_anyway_buttons(inbound.channel, language)
             return Outcome([Reply(t("not_appeal", language), buttons)], state)
-        answer = quick.answer(inbound.text, language)
-        if answer:
+        found = _quick_answer(session, quick, inbound.text, language)
+        if found:
+            # The text is kept as a draft: "file an appeal" sends it as it is.
             state = _empty_draft()
             state["text"].append(inbound.text.strip())
-            reply = Reply(t("quick_answer", language, answer=answer), _draft_buttons(language))
+            if found.article_id is None:
+                buttons = _draft_buttons(language)
+            else:
+                state["kb_article"] = found.article_id
+                buttons = _quick_buttons(language)
+            reply = Reply(t("quick_answer", language, answer=found.text), buttons)
             return Outcome([reply], state)
     state = _draft(state)
     key = _absorb(inbound, state, contact) or "draft.saved"
     reply = Reply(t(key, language, max=max_draft_photos()), _draft_buttons(language))
     return Outcome([reply], state)
+
+
+def _quick_answer(
+    session: Session, quick: QuickAnswerer, text: str, language: str
+) -> QuickAnswer | None:
+    """The knowledge base's answer in this transaction; a plain hook's answer otherwise."""
+    if isinstance(quick, KnowledgeBaseAnswerer):
+        return quick.answer_in(session, text, language)
+    answer = quick.answer(text, language)
+    return QuickAnswer(answer) if answer else None
+
+
+def _quick_buttons(language: str) -> tuple[Button, ...]:
+    return (
+        Button("kb:helped", t("button.helped", language)),
+        Button("kb:file", t("button.new", language)),
+    )
+
+
+def _kb_verdict(
+    session: Session, inbound: Inbound, state: State, contact: BotContact, language: str
+) -> Outcome:
+    """«Помогло»: remembered, the draft dropped. «Подать обращение»: remembered as not
+    helping, and the kept question is filed as an appeal."""
+    article_id = state.get("kb_article")
+    question = "\n".join(part for part in state.get("text", []) if part).strip()
+    helped = inbound.payload == "kb:helped"
+    if isinstance(article_id, int) and question:
+        remember(
+            session,
+            article_id=article_id,
+            question=question,
+            language=language,
+            helped=helped,
+            channel=inbound.channel.value,
+        )
+    if helped:
+        return Outcome([Reply(t("kb.helped", language), _menu_buttons(language))], None)
+    state = _draft(state)
+    state.pop("kb_article", None)
+    return _send(session, inbound, state, contact, language)
 
 
 def _set_language(contact: BotContact, language: str, state: State) -> Outcome:
@@ -332,6 +381,8 @@ def _button(
         return Outcome([Reply(t("choose_language", language), LANGUAGE_BUTTONS)], state)
     if payload == "draft:send":
         return _send(session, inbound, _draft(state), contact, language)
+    if payload in ("kb:helped", "kb:file"):
+        return _kb_verdict(session, inbound, state, contact, language)
     if payload == "draft:cancel":
         replies = [
             Reply(t("draft.cancelled", language), keyboard="remove"),

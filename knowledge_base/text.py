@@ -131,3 +131,28 @@ def terms(text: str) -> list[str]:
 def folded(text: str) -> str:
     """The text folded word by word (for character n-grams): spelling, not grammar."""
     return " ".join(fold(word) for word in _WORD.findall(plain(text)))
+
+
+# Words that make a message a question rather than a report ("как", "где", "қалай",
+# "qalai"), folded; and the Kazakh question particles after a word ("бар ма", "бола ма").
+_QUESTION_WORDS = frozenset(
+    fold(word)
+    for word in _split(
+        """
+    как где куда когда какой какая какие каким какую кто кому кого чей сколько почему зачем
+    откуда можно ли подскажите скажите объясните уточните узнать положено разве
+    қалай қайда қайдан қашан қандай кім кімге кімнің неше неге қанша нешеде
+    айтыңызшы түсіндіріңізші білуге болама ма ме ба бе па пе
+    kalai qalai kaida qaida kashan qashan kandai qandai kim kimge neshe nege kansha qansha
+    """
+    )
+)
+
+
+def looks_like_question(text: str) -> bool:
+    """Whether a message asks something (a question mark, a question word) rather than only
+    reporting a problem: the bots answer questions from the knowledge base and file reports."""
+    if "?" in text:
+        return True
+    words = [fold(word) for word in _WORD.findall(plain(text))]
+    return any(word in _QUESTION_WORDS for word in words[:40])
