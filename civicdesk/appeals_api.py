@@ -14,10 +14,10 @@ from fastapi import APIRouter, Query, Response
 from appeals import access
 from appeals.lifecycle import Status
 from appeals.schemas import ActionRequest, StaffAppealView
-from appeals.views import staff_view
+from appeals.views import audit_contact_revealed, policy_for, staff_view
 from civicdesk import appeal_actions
 from core.api_deps import CurrentUser, DbSession
-from core.models import Role
+from core.errors import PermissionDenied
 from routing.service import organization_by_code
 
 router = APIRouter(prefix="/api/v1/appeals", tags=["appeals"])
@@ -52,14 +52,27 @@ def list_appeals(
         offset=offset,
     )
     response.headers["X-Total-Count"] = str(total)
-    full_phone = user.role is not Role.EXECUTOR
-    return [staff_view(appeal, show_full_phone=full_phone) for appeal in appeals]
+    return [staff_view(appeal, role=user.role) for appeal in appeals]
 
 
 @router.get("/{appeal_id}", response_model=StaffAppealView)
 def get_appeal(appeal_id: int, session: DbSession, user: CurrentUser) -> StaffAppealView:
     appeal = access.get_for_staff(session, user=user, appeal_id=appeal_id)
-    return staff_view(appeal, show_full_phone=user.role is not Role.EXECUTOR)
+    return staff_view(appeal, role=user.role)
+
+
+@router.post("/{appeal_id}/contact", response_model=StaffAppealView)
+def reveal_contact(appeal_id: int, session: DbSession, user: CurrentUser) -> StaffAppealView:
+    """The appeal with the citizen's phone and the texts unmasked, for an executor or an
+    inspector who must reach the citizen; each request is logged (``civicdesk.audit``).
+    Analysts get 403: they work on statistics, not people."""
+    if not policy_for(user.role).may_reveal:
+        raise PermissionDenied(
+            "this role does not see citizens' contact data", code="role_not_allowed"
+        )
+    appeal = access.get_for_staff(session, user=user, appeal_id=appeal_id)
+    audit_contact_revealed(user, appeal.id)
+    return staff_view(appeal, role=user.role, revealed=True)
 
 
 @router.post("/{appeal_id}/actions/{action}", response_model=StaffAppealView)
@@ -72,4 +85,4 @@ def act(
     appeal_actions.perform(session, appeal, user=user, action=action, **body.model_dump())
     refreshed = access.get_for_staff(session, user=user, appeal_id=appeal_id)
     session.refresh(refreshed, attribute_names=["history"])
-    return staff_view(refreshed, show_full_phone=user.role is not Role.EXECUTOR)
+    return staff_view(refreshed, role=user.role)

@@ -15,7 +15,7 @@ from appeals import access
 from appeals.lifecycle import ACTIONS, REJECTION_REASONS, Status, status_label
 from appeals.models import Appeal
 from appeals.reasons import stored
-from appeals.views import staff_view
+from appeals.views import audit_contact_revealed, policy_for, staff_view
 from civicdesk import appeal_actions
 from civicdesk.web.confidence import confidence_level
 from civicdesk.web.lookups import (
@@ -141,7 +141,12 @@ def appeal_list(
     rows = [
         (
             appeal_row(
-                appeal, language=language, moment=moment, categories=categories, districts=districts
+                appeal,
+                language=language,
+                moment=moment,
+                categories=categories,
+                districts=districts,
+                text_masks=policy_for(user.role).text_masks,
             ),
             organizations.get(appeal.organization_id or 0, ""),
         )
@@ -184,8 +189,10 @@ def _detail_page(
     error: DomainError | None = None,
     form_values: dict[str, str] | None = None,
     status_code: int = 200,
+    revealed: bool = False,
 ) -> Response:
-    view = staff_view(appeal, show_full_phone=user.role is not Role.EXECUTOR)
+    # Personal data as the role allows (appeals.views.POLICIES); "show contact" reveals it.
+    view = staff_view(appeal, role=user.role, revealed=revealed)
     organizations = organization_names(session, language)
     actors = staff_names(
         session, {change.actor_id for change in appeal.history if change.actor_id is not None}
@@ -244,6 +251,9 @@ def _detail_page(
         ),
         route_forwards=route_target(appeal) is Status.FORWARDED,
         rejection_reasons=REJECTION_REASONS,
+        may_reveal=policy_for(user.role).may_reveal and bool(view.citizen_phone),
+        revealed=revealed,
+        contact_hidden=not policy_for(user.role).name,
         appeal_type=appeal_type_name(view.appeal_type, language) if view.appeal_type else None,
         min_due=(moment + timedelta(days=1)).date().isoformat(),
         max_due=(
@@ -347,6 +357,27 @@ def appeal_page(
     known = done in ACTIONS or done in CO_EXECUTOR_FORMS or done in CATEGORY_FORMS
     flash = f"done.{done}" if known else None
     return _detail_page(request, session, user, appeal, language=language, flash=flash)
+
+
+@router.post("/staff/appeals/{appeal_id}/contact", name="staff_appeal_contact")
+def reveal_contact(
+    request: Request,
+    session: DbSession,
+    user: StaffUserDep,
+    appeal_id: str,
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """The appeal page with the citizen's phone and the texts unmasked (logged)."""
+    language = page_language(request)
+    appeal = _appeal_or_none(session, user, appeal_id)
+    if appeal is None or not csrf_ok(request, csrf) or not policy_for(user.role).may_reveal:
+        key = "staff_error.not_found" if appeal is None else "staff_error.csrf"
+        status = 404 if appeal is None else 403
+        return staff_error_page(
+            request, session, user, language=language, status_code=status, message_key=key
+        )
+    audit_contact_revealed(user, appeal.id)
+    return _detail_page(request, session, user, appeal, language=language, revealed=True)
 
 
 @router.post("/staff/appeals/{appeal_id}/actions/{action}", name="staff_appeal_action")

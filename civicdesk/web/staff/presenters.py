@@ -12,6 +12,7 @@ from typing import Final, Protocol
 from appeals.lifecycle import ACTIONS, OPEN_STATUSES, TRANSITIONS, Status, status_label
 from appeals.models import Appeal
 from core.models import Role, StaffUser
+from core.pii import mask_text
 
 SNIPPET_CHARS: Final = 120
 DUE_SOON: Final = timedelta(days=2)
@@ -58,8 +59,12 @@ def due_state(appeal: Appeal, moment: datetime) -> str:
     return ""
 
 
-def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+def snippet(text: str, limit: int = SNIPPET_CHARS, masks: frozenset[str] = frozenset()) -> str:
+    """The start of the text on one line; personal data of the kinds ``masks`` masked (only
+    the part shown is scanned, with room so a number at the cut is still found whole)."""
     flat = " ".join(text.split())
+    if masks:
+        flat = mask_text(flat[: limit * 2], kinds=masks) or ""
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
@@ -85,6 +90,7 @@ def appeal_row(
     moment: datetime,
     categories: dict[str, str],
     districts: dict[str, str],
+    text_masks: frozenset[str] = frozenset(),
 ) -> AppealRow:
     return AppealRow(
         id=appeal.id,
@@ -97,7 +103,7 @@ def appeal_row(
         status=appeal.status.value,
         status_label=status_label(appeal.status, language),
         urgent=appeal.urgency != "normal",
-        snippet=snippet(appeal.text),
+        snippet=snippet(appeal.text, masks=text_masks),
     )
 
 
