@@ -1,8 +1,9 @@
 """The call-center supervisors' view: operators' IVR ratings beside their work, per operator
 and per queue, over a period.
 
-It joins two rooms, so it lives in the shell: the IVR ratings and calls of
-``channels.telephony`` and the appeals the operators filed (``ratings.quick_answers``).
+It joins three rooms, so it lives in the shell: the IVR ratings and calls of
+``channels.telephony``, and the quick-answer share of the appeals the operators filed
+(``knowledge_base.share``, the KPI's one definition).
 Per operator: the callers' ratings (1–5), their average and the satisfaction index
 (4–5 ÷ all × 100, with Wilson's 95 % interval), calls handled, missed rings, AHT (talk
 time of finished answered calls, as docs/call-center.md defines it) and the quick-answer
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from channels.telephony.metrics import operator_stats
 from channels.telephony.models import Call, CallDirection, OperatorRating
 from core.models import StaffUser
-from ratings import quick_answers
+from knowledge_base.share import quick_answer_share
 from ratings.methodology import pct, wilson
 
 SATISFIED = 4
@@ -66,6 +67,30 @@ def _satisfied_by_operator(session: Session, start: datetime, stop: datetime) ->
     return {int(op): int(n) for op, n in session.execute(query)}
 
 
+def _quick_answers(
+    session: Session, *, start: datetime, stop: datetime, by_operator: bool
+) -> dict[str, dict[str, Any]]:
+    """The quick-answer share over the whole period, per operator (by user id) or in all."""
+    totals: dict[str, list[int]] = {}
+    for row in quick_answer_share(
+        session, start=start, stop=stop, period="week", by="operator" if by_operator else "total"
+    ):
+        total = totals.setdefault(row["key"], [0, 0])
+        total[0] += row["appeals"]
+        total[1] += row["quick_answered"]
+    return {
+        key: {
+            "appeals": appeals,
+            "quick_answered": quick,
+            "share": round(100 * quick / appeals, 1) if appeals else None,
+        }
+        for key, (appeals, quick) in totals.items()
+    }
+
+
+NO_APPEALS: dict[str, Any] = {"appeals": 0, "quick_answered": 0, "share": None}
+
+
 def operators(
     session: Session, *, start: datetime, stop: datetime, operator_id: int | None = None
 ) -> list[dict[str, Any]]:
@@ -73,7 +98,10 @@ def operators(
     stats = {row["operator_id"]: row for row in operator_stats(session, start=start, end=stop)}
     aht = _aht_by_operator(session, start, stop)
     satisfied = _satisfied_by_operator(session, start, stop)
-    filed = quick_answers.by_operator(session, start=start, stop=stop)
+    filed = {
+        int(key): value
+        for key, value in _quick_answers(session, start=start, stop=stop, by_operator=True).items()
+    }
     ids = set(stats) | set(filed)
     if operator_id is not None:
         ids &= {operator_id}
@@ -95,9 +123,7 @@ def operators(
                 "aht_s": aht.get(user_id),
                 "average": line.get("average"),
                 **_index(satisfied.get(user_id, 0), ratings),
-                "quick_answers": filed.get(
-                    user_id, {"appeals": 0, "quick_answered": 0, "share": None}
-                ),
+                "quick_answers": filed.get(user_id, NO_APPEALS),
             }
         )
     rows.sort(key=lambda r: (-(r["index"] or 0), -r["ratings"], str(r["username"])))
@@ -166,5 +192,7 @@ def supervisor_view(
         "operators": rows,
         "queues": [] if operator_id is not None else queues(session, start=start, stop=stop),
         "total": {"calls_handled": handled, **_index(satisfied, ratings)},
-        "quick_answers": quick_answers.quick_answer_share(session, start=start, stop=stop),
+        "quick_answers": _quick_answers(session, start=start, stop=stop, by_operator=False).get(
+            "all", NO_APPEALS
+        ),
     }

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from channels.telephony.events import CallState
 from channels.telephony.models import Call, CallDirection, OperatorRating
-from core.clock import ALMATY
+from core.clock import ALMATY, local, now
 from core.db import table_of
 from core.models import Role
 from core.settings import Settings, override_settings
@@ -187,6 +187,42 @@ def test_the_supervisors_see_operators_ratings_and_work(
         call = _call(session, second.id, "1308-kk", moment + timedelta(minutes=number), 300)
         session.add(OperatorRating(call_id=call, operator_id=second.id, score=score, at=moment))
     session.commit()
+
+    # The first operator filed two appeals on calls today and answered one on the spot.
+    from appeals import actions
+    from appeals.models import Appeal, Channel
+    from intake.schemas import CitizenContact, IncomingContact
+    from intake.service import submit
+
+    filed = [
+        submit(
+            session,
+            IncomingContact(
+                text=text,
+                channel=Channel.PHONE,
+                citizen=CitizenContact(phone="+77017654321", full_name="Асель"),
+            ),
+            submitted_by=first,
+        ).appeal_id
+        for text in (
+            "На улице Жандосова прорвало трубу водопровода, вода течёт по дороге уже сутки",
+            "Во дворе дома на Самале третий день не вывозят мусор, контейнеры переполнены",
+        )
+    ]
+    session.commit()
+    actions.quick_answer(
+        session,
+        session.get_one(Appeal, filed[0]),
+        user=first,
+        text="Бригада «Алматы Су» выехала на место, подача воды будет восстановлена к вечеру.",
+    )
+    session.commit()
+    today = {"period": "custom", "from": str(local(now()).date()), "to": str(local(now()).date())}
+    filed_today = client.get(
+        "/api/v1/ratings/operators", params=today, headers=headers(client, make_user, Role.ADMIN)
+    ).json()
+    mine = next(r for r in filed_today["operators"] if r["username"] == first.username)
+    assert mine["quick_answers"] == {"appeals": 2, "quick_answered": 1, "share": 50.0}
 
     view = client.get(
         "/api/v1/ratings/operators", params=WEEK, headers=headers(client, make_user, Role.ADMIN)
