@@ -128,6 +128,10 @@ def _route(args: argparse.Namespace) -> int:
     print(f" ({advice['district_evidence']})" if advice.get("district_evidence") else "")
     if advice["urgency"] != "normal":
         print(f"  urgency: {advice['urgency']} ({', '.join(advice['urgency_triggers'])})")
+    if args.days is not None:
+        from civicdesk.cli_demo import month
+
+        return month(args)
     if advice.get("not_appeal"):
         print(f"  not an appeal: {advice['not_appeal']}")
     print(f"  rule: {advice['rule']}")
@@ -211,6 +215,16 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("text")
     route.add_argument("--address")
     route.add_argument("--district", help="district code, when known")
+    demo.add_argument(
+        "--days",
+        type=int,
+        help="play a month: spread the appeals over the past D working days and live their "
+        "lives (answers, reviews, ratings, calls); jobs run inline, --workers is not used",
+    )
+    demo.add_argument("--until", help="with --days: the month's last moment (default: now)")
+    demo.add_argument(
+        "--once", action="store_true", help="with --days: skip if a demo month is already loaded"
+    )
     route.add_argument("--lang", choices=["ru", "kk"], help="language of the names shown")
     route.add_argument("--json", action="store_true")
     route.set_defaults(handler=_route)

@@ -47,13 +47,25 @@ def _escalate_ping_pong(session: Session, appeal: Appeal, organization_id: int) 
         return
     rows = session.execute(select(Organization.id, Organization.code)).all()
     codes = {row[0]: row[1] for row in rows}
-    path = " → ".join(codes.get(stint.organization_id, "?") for stint in history)
+    hops = [codes.get(stint.organization_id, "?") for stint in history]
     appeal.escalated_at = now()
     appeal.escalation_reason = (
-        f"ping_pong: {path} → {codes.get(organization_id, '?')}"
+        _escalation("ping_pong", [*hops, codes.get(organization_id, "?")])
         if bounced_back
-        else f"moved {moves} times: {path}"
+        else _escalation(f"moved {moves} times", hops)
     )
+
+
+def _escalation(head: str, hops: list[str]) -> str:
+    """``head: a → b → c`` within the column (64 characters): the earliest hops give way
+    to "…" (organization codes are long; a longer value failed on PostgreSQL)."""
+    limit = int(getattr(Appeal.__table__.c.escalation_reason.type, "length", None) or 64)
+    text = f"{head}: {' → '.join(hops)}"
+    for start in range(1, len(hops)):
+        if len(text) <= limit:
+            break
+        text = f"{head}: {' → '.join(['…', *hops[start:]])}"
+    return text[:limit]
 
 
 def send_back(session: Session, appeal: Appeal, *, user: StaffUser, reason: str) -> None:
