@@ -109,7 +109,7 @@ ACTIONS: dict[str, Action] = {
 REJECTION_REASONS = ("spam", "no_substance", "anonymous", "duplicate", "abusive")
 
 STATUS_LABELS: dict[Status, dict[str, str]] = {
-    S.RECEIVED: {"ru": "Получено", "kk": "Қабылданды"},
+    S.RECEIVED: {"ru": "Получено", "kk": "Келіп түсті"},
     S.REGISTERED: {"ru": "Зарегистрировано", "kk": "Тіркелді"},
     S.ASSIGNED: {"ru": "Направлено исполнителю", "kk": "Орындаушыға жіберілді"},
     S.FORWARDED: {"ru": "Перенаправлено", "kk": "Қайта жолданды"},

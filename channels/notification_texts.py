@@ -14,10 +14,10 @@ LANGUAGES: Final = ("ru", "kk")
 TEXTS: Final[dict[str, dict[str, str]]] = {
     "receipt": {
         "ru": "Ваше обращение зарегистрировано.\nНомер: {tracking}\n"
-        "Дата регистрации: {registered_on}\nСрок ответа: до {due}\n"
+        "Дата регистрации: {registered_on}\nСрок ответа: {due}\n"
         "Статус можно узнать в этом чате или на портале по номеру обращения.",
         "kk": "Өтінішіңіз тіркелді.\nНөмірі: {tracking}\n"
-        "Тіркелген күні: {registered_on}\nЖауап беру мерзімі: {due} дейін\n"
+        "Тіркелген күні: {registered_on}\nЖауап беру мерзімі: {due}\n"
         "Мәртебесін осы чатта немесе порталда өтініш нөмірі бойынша білуге болады.",
     },
     "status_changed": {
@@ -26,11 +26,11 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     },
     "extension_notice": {
         "ru": "Срок рассмотрения обращения {tracking} продлён до {due}.\nПричина: {reason}",
-        "kk": "{tracking} өтінішін қарау мерзімі {due} дейін ұзартылды.\nСебебі: {reason}",
+        "kk": "{tracking} өтінішін қарау мерзімі ұзартылды, жаңа мерзім — {due}.\nСебебі: {reason}",
     },
     "extension_status": {
         "ru": "срок продлён до {due}",
-        "kk": "мерзімі {due} дейін ұзартылды",
+        "kk": "мерзімі ұзартылды: {due}",
     },
     "answer": {
         "ru": "Ответ на обращение {tracking}:\n\n{answer}",
@@ -43,6 +43,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "1-ден (өте нашар) 5-ке (өте жақсы) дейін.",
     },
     "no_date": {"ru": "уточняется", "kk": "нақтыланады"},
+    # The deadline is 18:00 of that day, the day included: "не позднее", not "до" (before).
+    "due_by": {"ru": "не позднее {date}", "kk": "{date}, осы күнді қоса алғанда"},
 }
 
 

@@ -359,7 +359,11 @@ def build_message(
             language,
             tracking=tracking,
             registered_on=registered,
-            due=_date(appeal.due_at, language),
+            due=(
+                texts.render("due_by", language, date=_date(appeal.due_at, language))
+                if appeal.due_at
+                else texts.render("no_date", language)
+            ),
         )
         parameters: tuple[str, ...] = (tracking, status_label(Status.REGISTERED, language))
     elif kind is NotificationKind.EXTENSION_NOTICE:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 
@@ -14,6 +15,16 @@ def install_web(app: FastAPI) -> None:
     from civicdesk.web.staff import pages as staff
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        """Browsers ask for it on every page; a 404 there fills the logs."""
+        return FileResponse(
+            STATIC_DIR / "favicon.ico",
+            media_type="image/x-icon",
+            headers={"Cache-Control": "public, max-age=604800"},
+        )
+
     staff_auth.install_login_redirect(app)
     app.include_router(portal.router)
     app.include_router(staff_auth.router)

@@ -133,7 +133,7 @@ SHARED_TEXTS: Final[dict[str, dict[str, str]]] = {
     "channel.telegram": {"ru": "Telegram", "kk": "Telegram"},
     "channel.whatsapp": {"ru": "WhatsApp", "kk": "WhatsApp"},
     "channel.social": {"ru": "Соцсети", "kk": "Әлеуметтік желілер"},
-    "channel.front_office": {"ru": "Фронт-офис", "kk": "Фронт-офис"},
+    "channel.front_office": {"ru": "Личный приём", "kk": "Жеке қабылдау"},
     "urgency.high": {"ru": "высокая", "kk": "жоғары"},
     "urgency.normal": {"ru": "обычная", "kk": "қалыпты"},
 }

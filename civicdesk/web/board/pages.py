@@ -35,7 +35,7 @@ from civicdesk.web.lookups import (
 )
 from civicdesk.web.rendering import almaty_time, page_language, render, secure, templates
 from civicdesk.web.staff_auth import StaffUserDep
-from civicdesk.web.staff_frame import staff_frame
+from civicdesk.web.staff_frame import staff_error_page, staff_frame
 from core.api_deps import DbSession
 from core.clock import now
 from core.errors import PermissionDenied, ValidationFailed
@@ -302,8 +302,21 @@ def _problem_page(
     raw: dict[str, str],
     error: ValidationFailed | PermissionDenied,
 ) -> Response:
-    """The board with the filter form and what was wrong with it, and no figures."""
+    """The board with the filter form and what was wrong with it, and no figures; a refusal
+    (this role has no board, another organization's figures) is no filter problem: the staff
+    error page says what this person may see instead."""
     code = error.code
+    if isinstance(error, PermissionDenied):
+        return staff_error_page(
+            request,
+            session,
+            user,
+            language=language,
+            status_code=403,
+            message_key=(
+                "staff_error.board_role" if code == "role_not_allowed" else "staff_error.board_own"
+            ),
+        )
     key = f"problem.{code}" if f"problem.{code}" in BOARD_TEXTS else "problem.bad_choice"
     return render(
         request,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from civicdesk.web.plurals import PluralFormatter
 from civicdesk.web.texts import DEFAULT_LANGUAGE, t
 
 BOARD_TEXTS: Final[dict[str, dict[str, str]]] = {
@@ -18,17 +19,17 @@ BOARD_TEXTS: Final[dict[str, dict[str, str]]] = {
         "kk": "{at} жаңартылды; бет әр {seconds} с сайын жаңарады.",
     },
     "board.risk_rule": {
-        "ru": "«Под угрозой» — срок в ближайшие {days} рабочих дня после сегодняшнего "
-        "или пропущен внутренний целевой срок.",
-        "kk": "«Қауіп төнген» — мерзімі бүгіннен кейінгі {days} жұмыс күні ішінде "
-        "немесе ішкі мақсатты мерзімі өтіп кеткен.",
+        "ru": "«Под угрозой» — срок в ближайшие {days} {days:рабочий день|рабочих дня|рабочих "
+        "дней} после сегодняшнего или пропущен внутренний целевой срок.",
+        "kk": "«Мерзімі өту қаупі бар» — мерзімі бүгіннен кейінгі {days} жұмыс күні ішінде "
+        "аяқталады немесе ішкі мақсатты мерзімі өтіп кеткен.",
     },
     # --- buckets ---------------------------------------------------------------------------
     "bucket.overdue": {"ru": "Просрочено", "kk": "Мерзімі өткен"},
     "bucket.due_today": {"ru": "Срок сегодня", "kk": "Мерзімі бүгін"},
-    "bucket.at_risk": {"ru": "Под угрозой", "kk": "Қауіп төнген"},
+    "bucket.at_risk": {"ru": "Под угрозой", "kk": "Мерзімі өту қаупі бар"},
     "bucket.on_time": {"ru": "В срок", "kk": "Мерзімінде"},
-    "bucket.paused": {"ru": "Приостановлено", "kk": "Тоқтатылған"},
+    "bucket.paused": {"ru": "Приостановлено", "kk": "Тоқтатыла тұрған"},
     "bucket.total": {"ru": "Всего", "kk": "Барлығы"},
     "bucket.all": {"ru": "Все открытые", "kk": "Барлық ашық"},
     # --- the table ------------------------------------------------------------------------
@@ -71,7 +72,7 @@ BOARD_TEXTS: Final[dict[str, dict[str, str]]] = {
     "channel.telegram": {"ru": "Telegram", "kk": "Telegram"},
     "channel.whatsapp": {"ru": "WhatsApp", "kk": "WhatsApp"},
     "channel.social": {"ru": "Соцсети", "kk": "Әлеуметтік желілер"},
-    "channel.front_office": {"ru": "Фронт-офис", "kk": "Фронт-офис"},
+    "channel.front_office": {"ru": "Личный приём", "kk": "Жеке қабылдау"},
     # --- the list -------------------------------------------------------------------------
     "blist.heading": {"ru": "Список: {what}", "kk": "Тізім: {what}"},
     "blist.count": {
@@ -90,7 +91,7 @@ BOARD_TEXTS: Final[dict[str, dict[str, str]]] = {
     "blist.target": {"ru": "Целевой срок", "kk": "Мақсатты мерзім"},
     "blist.answered": {"ru": "Ответ дан", "kk": "Жауап берілді"},
     "blist.status": {"ru": "Статус", "kk": "Мәртебе"},
-    "blist.escalated": {"ru": "эскалация", "kk": "эскалация"},
+    "blist.escalated": {"ru": "на контроле инспектора", "kk": "инспектор бақылауында"},
     "blist.returns": {"ru": "возвратов: {count}", "kk": "қайтарылды: {count}"},
     "blist.late": {"ru": "с опозданием", "kk": "кешіктірілді"},
     "blist.prev": {"ru": "← Назад", "kk": "← Артқа"},
@@ -160,4 +161,4 @@ def bt(language: str, key: str, /, **values: object) -> str:
     if entry is None:
         return t(key, language, **values)
     text = entry.get(language) or entry[DEFAULT_LANGUAGE]
-    return text.format(**values) if values else text
+    return PluralFormatter(language).format(text, **values) if values else text

@@ -254,6 +254,8 @@ def _detail_page(
         may_reveal=policy_for(user.role).may_reveal and bool(view.citizen_phone),
         revealed=revealed,
         contact_hidden=not policy_for(user.role).name,
+        # The Law on Languages: the answer in the appeal's language (or the state language).
+        reply_language="kk" if appeal.language == "kk" else "ru",
         appeal_type=appeal_type_name(view.appeal_type, language) if view.appeal_type else None,
         min_due=(moment + timedelta(days=1)).date().isoformat(),
         max_due=(

@@ -157,7 +157,7 @@ def sla_steps(user: StaffUser, appeal: ClockFacts) -> list[str]:
     own = user.role is not Role.EXECUTOR or appeal.organization_id == user.organization_id
     if (
         own
-        and user.role in (Role.EXECUTOR, Role.INSPECTOR, Role.ADMIN)
+        and user.role in (Role.EXECUTOR, Role.ADMIN)  # an inspector decides, never asks
         and appeal.due_at is not None
         and Status.EXTENDED in TRANSITIONS[appeal.status]
     ):

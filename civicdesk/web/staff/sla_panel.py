@@ -65,7 +65,9 @@ def _forms(user: StaffUser, appeal: Appeal) -> set[str]:
     """Which forms to show; the services check again (this only hides what would fail)."""
     shown: set[str] = set()
     own = user.role is not Role.EXECUTOR or appeal.organization_id == user.organization_id
-    clock_role = user.role in (Role.EXECUTOR, Role.INSPECTOR, Role.ADMIN) and own
+    # The clock and the extension request are the executor's (an inspector decides on an
+    # extension, and never on their own request): an inspector is not offered them.
+    clock_role = user.role in (Role.EXECUTOR, Role.ADMIN) and own
     if clock_role and appeal.status in OPEN_STATUSES and appeal.due_at is not None:
         if appeal.paused_at is not None:
             shown.add("resume")
