@@ -94,7 +94,10 @@ def _check_parameters(
     ``nul_character`` (a ``DomainError``) instead of psycopg's DataError on PostgreSQL and a
     silently cut string on SQLite.
     """
-    rows = parameters if executemany else (parameters,)
+    # A batched INSERT … VALUES (…), (…) RETURNING ("insertmanyvalues") comes as one flat row
+    # (a tuple on SQLite, a dict on PostgreSQL) even when ``executemany`` is set.
+    many = executemany and isinstance(parameters, list | tuple) and bool(parameters)
+    rows = parameters if many and isinstance(parameters[0], dict | list | tuple) else (parameters,)
     for row in rows:
         values = row.values() if isinstance(row, dict) else row
         if values and _has_nul(values):

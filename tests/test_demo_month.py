@@ -340,3 +340,22 @@ def test_an_importable_month_for_other_capabilities(session: Session) -> None:
         )
     )
     assert count == 40
+
+
+def test_a_batched_insert_is_checked_for_nul_not_crashed() -> None:
+    """The month on SQLite found it: a multi-row INSERT … RETURNING comes to the NUL check
+    as one flat row (a tuple on SQLite, a dict on PostgreSQL) though ``executemany`` is set;
+    the check crashed on SQLite and looked at the keys on PostgreSQL."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+
+    from core.db import NulCharacter
+
+    engine = db.make_engine("sqlite://")
+    table = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("b", String))
+    table.metadata.create_all(engine)
+    with engine.begin() as connection:
+        ids = connection.execute(insert(table).returning(table.c.id), [{"b": "x"}, {"b": "y"}])
+        assert len(ids.all()) == 2
+    for statement in (insert(table).returning(table.c.id), insert(table)):
+        with pytest.raises(NulCharacter), engine.begin() as connection:
+            connection.execute(statement, [{"b": "x"}, {"b": "y\x00"}])
