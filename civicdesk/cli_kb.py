@@ -1,4 +1,4 @@
-"""``civicdesk kb``: eval | import | export | reindex (issue 15, the knowledge base).
+"""``civicdesk kb``: eval | import | export | propose | reindex (issue 15, the knowledge base).
 
 ``kb eval`` measures the retriever on any articles file and real questions before a city
 trusts it (docs/knowledge-base.md has the figures on RuTube's support data); ``kb import``
@@ -62,6 +62,17 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     dump.add_argument("file", type=Path)
     dump.add_argument("--status", choices=["draft", "published", "archived"])
     dump.set_defaults(handler=_export)
+
+    propose = sub.add_parser(
+        "propose", help="cluster appeals answered without an article into proposed articles"
+    )
+    propose.add_argument("--days", type=int, default=30, help="appeals received in the last N days")
+    propose.add_argument("--min-size", type=int, default=3, help="appeals a proposal needs")
+    propose.add_argument(
+        "--distance", type=float, help="average distance cut of a group (default 0.55 with e5)"
+    )
+    propose.add_argument("--json", action="store_true")
+    propose.set_defaults(handler=_propose)
 
     reindex = sub.add_parser("reindex", help="rebuild the search index now (learned pairs too)")
     reindex.add_argument("--json", action="store_true")
@@ -138,6 +149,31 @@ def _reindex(args: argparse.Namespace) -> int:
 
     with db.transaction() as session:
         summary = rebuild(session)
+    print(json.dumps(summary, ensure_ascii=False) if args.json else _lines(summary))
+    return 0
+
+
+def _propose(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from core import db
+    from core.clock import now
+    from knowledge_base.proposals import propose
+
+    if args.days < 1 or args.min_size < 2:
+        raise DomainError("--days ≥ 1 and --min-size ≥ 2", code="validation_failed")
+    with db.transaction() as session:
+        made = propose(
+            session,
+            since=now() - timedelta(days=args.days),
+            min_size=args.min_size,
+            distance=args.distance,
+        )
+        summary = {
+            "proposals": len(made),
+            "appeals": sum(p.size for p in made),
+            "largest": [{"title": p.title[:80], "size": p.size} for p in made[:5]],
+        }
     print(json.dumps(summary, ensure_ascii=False) if args.json else _lines(summary))
     return 0
 

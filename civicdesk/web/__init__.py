@@ -35,6 +35,9 @@ def install_web(app: FastAPI) -> None:
     from civicdesk.web.board import pages as sla_board
 
     app.include_router(sla_board.router)
+    from civicdesk.web.kb import pages as kb_pages
+
+    app.include_router(kb_pages.router)  # the knowledge base's editor pages (issue 15)
     from civicdesk.web.ratings import organization as ratings_organization
     from civicdesk.web.ratings import operators as ratings_operators
     from civicdesk.web.ratings import pages as ratings_pages
