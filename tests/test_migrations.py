@@ -63,17 +63,17 @@ EXPECTED_TABLES = {
     "analytics_bursts",
     "analytics_reports",
     "open311_api_keys",
-    # social media monitoring (issue 18)
-    "social_posts",
-    "social_comments",
-    "social_replies",
-    "social_handles",
     # the knowledge base (issue 15)
     "kb_articles",
     "kb_article_versions",
     "kb_pairs",
     "kb_embeddings",
     "kb_proposals",
+    # social media monitoring (issue 18)
+    "social_posts",
+    "social_comments",
+    "social_replies",
+    "social_handles",
     "alembic_version",
 }
 

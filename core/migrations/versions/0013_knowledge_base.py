@@ -1,7 +1,7 @@
 """knowledge_base — articles and life situations, versions, learned pairs, vectors, proposals (issue 15)
 
 Revision ID: 0013_knowledge_base
-Revises: 0010_telephony
+Revises: 0012_experience
 Create Date: 2026-12-01 12:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import core.db
 
 revision: str = "0013_knowledge_base"
-down_revision: str | None = "0010_telephony"
+down_revision: str | None = "0012_experience"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

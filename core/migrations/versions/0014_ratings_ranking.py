@@ -5,7 +5,7 @@ JSON, written once by the worker. Indexes on the periods' events (deadlines, ans
 stints, reviews, ratings): declared in ``ratings/models.py``.
 
 Revision ID: 0014_ratings_ranking
-Revises: 0010_telephony
+Revises: 0013_knowledge_base
 Create Date: 2026-12-01 10:00:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import core.db
 
 revision: str = "0014_ratings_ranking"
-down_revision: str | None = "0010_telephony"
+down_revision: str | None = "0013_knowledge_base"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,7 +3,7 @@
 Declared in ``analytics/models.py``.
 
 Revision ID: 0015_analytics
-Revises: 0010_telephony
+Revises: 0014_ratings_ranking
 Create Date: 2026-12-07 10:00:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import core.db
 
 revision: str = "0015_analytics"
-down_revision: str | None = "0010_telephony"
+down_revision: str | None = "0014_ratings_ranking"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

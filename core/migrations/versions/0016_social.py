@@ -7,7 +7,7 @@
 - ``social_handles``: an author on a platform and the citizen they are.
 
 Revision ID: 0016_social
-Revises: 0010_telephony
+Revises: 0015_analytics
 Create Date: 2026-12-07 12:00:00
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 import core.db
 
 revision: str = "0016_social"
-down_revision: str | None = "0010_telephony"
+down_revision: str | None = "0015_analytics"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

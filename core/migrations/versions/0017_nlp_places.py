@@ -4,7 +4,7 @@ classification's district (issue 19)
 Declared in ``intake/place_models.py`` and ``intake/nlp_models.py``.
 
 Revision ID: 0017_nlp_places
-Revises: 0010_telephony
+Revises: 0016_social
 Create Date: 2026-12-07 12:00:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import core.db
 
 revision: str = "0017_nlp_places"
-down_revision: str | None = "0010_telephony"
+down_revision: str | None = "0016_social"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
