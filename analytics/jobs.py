@@ -23,13 +23,13 @@ from sqlalchemy.orm import Session
 
 from analytics.models import AnalyticsRun
 from core import db, jobs
-from core.clock import local, now
+from core.clock import ALMATY, local, now
 from core.db import dialect_insert, table_of
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(hours=3)
-KINDS: tuple[str, ...] = ("export",)  # bursts and the report join as they are built
+KINDS: tuple[str, ...] = ("export", "hotspots", "bursts", "report")
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ def due_periods(moment: datetime, settings: Settings) -> list[Due]:
     due: list[Due] = []
     if here.hour >= settings.analytics_export_hour:
         due.append(Due("export", here.date().isoformat()))
+        due.append(Due("hotspots", here.date().isoformat()))
     reached = [hour for hour in settings.analytics_burst_hours if hour <= here.hour]
     if reached:
         due.append(Due("bursts", f"{here.date().isoformat()}T{max(reached):02d}"))
@@ -121,8 +122,67 @@ def export_job(run_id: int) -> dict[str, Any]:
     return result
 
 
+HOTSPOT_DAYS = 28
+
+
+def hotspots_now(moment: datetime | None = None, *, days: int = HOTSPOT_DAYS) -> dict[str, Any]:
+    """Hot spots of the last ``days`` full days (Almaty), as stored with the run."""
+    from analytics.hotspots import compute
+
+    settings = get_settings()
+    today = local(moment or now()).date()
+    start = datetime(today.year, today.month, today.day, tzinfo=ALMATY) - timedelta(days=days)
+    end = datetime(today.year, today.month, today.day, tzinfo=ALMATY)
+    with db.session_factory()() as session:
+        found = compute(
+            session, start=start, end=end, resolution=settings.analytics_h3_resolution
+        )
+    return found.as_dict()
+
+
+def hotspots_job(run_id: int) -> dict[str, Any]:
+    """The daily hot spots (RQ job): kept in the run's result for the pages."""
+    result = hotspots_now()
+    finish(run_id, result)
+    return {"kind": result["kind"], "layers": len(result["layers"])}
+
+
+def latest_hotspots(session: Session) -> tuple[datetime, dict[str, Any]] | None:
+    """The last hot spots the worker computed, and when."""
+    run = session.scalar(
+        select(AnalyticsRun)
+        .where(AnalyticsRun.kind == "hotspots", AnalyticsRun.finished_at.is_not(None))
+        .order_by(AnalyticsRun.finished_at.desc())
+        .limit(1)
+    )
+    if run is None or run.finished_at is None:
+        return None
+    return run.finished_at, dict(run.result)
+
+
+def report_job(run_id: int, week: str) -> dict[str, Any]:
+    """Monday's weekly report, in Russian and Kazakh, PDF and HTML (RQ job)."""
+    from analytics.report_service import generate_and_store
+
+    result: dict[str, Any] = generate_and_store(week=week, generated_by="worker")
+    finish(run_id, result)
+    return result
+
+
+def bursts_job(run_id: int) -> dict[str, Any]:
+    """The burst check of today so far (RQ job)."""
+    from analytics.bursts_service import check_today
+
+    result: dict[str, Any] = check_today()
+    finish(run_id, result)
+    return result
+
+
 JOBS: dict[str, str] = {
     "export": "analytics.jobs.export_job",
+    "bursts": "analytics.jobs.bursts_job",
+    "hotspots": "analytics.jobs.hotspots_job",
+    "report": "analytics.jobs.report_job",
 }
 
 

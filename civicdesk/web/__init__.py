@@ -35,11 +35,14 @@ def install_web(app: FastAPI) -> None:
     from civicdesk.web.board import pages as sla_board
 
     app.include_router(sla_board.router)
+    from civicdesk.web.analytics import pages as analytics_pages
+
+    app.include_router(analytics_pages.router)  # analytics for the Situation Center (issue 17)
     from civicdesk.web.kb import pages as kb_pages
 
     app.include_router(kb_pages.router)  # the knowledge base's editor pages (issue 15)
-    from civicdesk.web.ratings import organization as ratings_organization
     from civicdesk.web.ratings import operators as ratings_operators
+    from civicdesk.web.ratings import organization as ratings_organization
     from civicdesk.web.ratings import pages as ratings_pages
 
     app.include_router(ratings_pages.router)  # the ranking pages (issue 16)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from civicdesk.web.analytics.texts import ANALYTICS_TEXTS
 from civicdesk.web.console.texts import CONSOLE_TEXTS
 from civicdesk.web.plurals import PluralFormatter
 from civicdesk.web.portal.texts import PORTAL_TEXTS
@@ -150,7 +151,9 @@ def _join(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
     return joined
 
 
-TEXTS: Final = _join(SHARED_TEXTS, PORTAL_TEXTS, STAFF_TEXTS, CONSOLE_TEXTS, RATINGS_TEXTS)
+TEXTS: Final = _join(
+    SHARED_TEXTS, PORTAL_TEXTS, STAFF_TEXTS, CONSOLE_TEXTS, RATINGS_TEXTS, ANALYTICS_TEXTS
+)
 
 
 def t(key: str, language: str = DEFAULT_LANGUAGE, /, **values: object) -> str:
