@@ -66,8 +66,7 @@ def _train(args: argparse.Namespace) -> int:
     settings = get_settings()
     decisions: list[classifier.Example] = []
     if not args.without_decisions:
-        db.configure(settings)
-        with db.transaction() as session:
+        with db.transaction() as session:  # configured from the settings on first use
             decisions = decisions_as_examples(session)
     engine = args.engine or settings.social_classifier
     # An operator's decision is a real comment: it counts more than a written example.
@@ -83,21 +82,24 @@ def _train(args: argparse.Namespace) -> int:
     classifier.forget_loaded()
     print(
         json.dumps(
-            {"model": metadata.version, "engine": metadata.engine, "directory": str(out),
-             "examples": metadata.trained_on["n_examples"], "decisions": len(decisions),
-             "evaluation": metadata.evaluation},
+            {
+                "model": metadata.version,
+                "engine": metadata.engine,
+                "directory": str(out),
+                "examples": metadata.trained_on["n_examples"],
+                "decisions": len(decisions),
+                "evaluation": metadata.evaluation,
+            },
             ensure_ascii=False,
         )
-    )  # fmt: skip
+    )
     return 0
 
 
 def _poll(args: argparse.Namespace) -> int:
     from channels.social.poller import poll
-    from core import db
 
     settings = get_settings()
-    db.configure(settings)
     report = poll(settings)
     print(json.dumps(report.__dict__, ensure_ascii=False))
     return 1 if report.errors and not report.posts else 0
@@ -105,10 +107,8 @@ def _poll(args: argparse.Namespace) -> int:
 
 def _send(args: argparse.Namespace) -> int:
     from channels.social.jobs import sweep
-    from core import db
 
     settings = get_settings()
-    db.configure(settings)
     print(json.dumps(sweep(settings), ensure_ascii=False, default=str))
     return 0
 

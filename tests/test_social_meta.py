@@ -51,7 +51,9 @@ def graph() -> Iterator[fb.FakeMetaGraphAPI]:
 
 @pytest.fixture
 def meta_settings(
-    settings: Settings, graph: fb.FakeMetaGraphAPI, social_model_dir: Path  # noqa: F811
+    settings: Settings,
+    graph: fb.FakeMetaGraphAPI,
+    social_model_dir: Path,  # noqa: F811
 ) -> Iterator[Settings]:
     current = social_settings(
         settings,
@@ -60,11 +62,20 @@ def meta_settings(
         social_meta_verify_token=fb.VERIFY_TOKEN,
         social_graph_base=graph.graph_base,
         social_accounts=[
-            {"platform": "instagram", "id": fb.IG_USER_ID, "token": fb.ACCESS_TOKEN,
-             "name": "almaty_akimdik", "page_id": fb.PAGE_ID},
-            {"platform": "facebook", "id": fb.PAGE_ID, "token": fb.ACCESS_TOKEN,
-             "name": "Акимат Алматы"},
-        ],  # fmt: skip
+            {
+                "platform": "instagram",
+                "id": fb.IG_USER_ID,
+                "token": fb.ACCESS_TOKEN,
+                "name": "almaty_akimdik",
+                "page_id": fb.PAGE_ID,
+            },
+            {
+                "platform": "facebook",
+                "id": fb.PAGE_ID,
+                "token": fb.ACCESS_TOKEN,
+                "name": "Акимат Алматы",
+            },
+        ],
         social_poll_recent_posts=5,
     )
     with override_settings(current):
@@ -106,9 +117,12 @@ def test_the_handshake_answers_the_challenge_only_with_our_verify_token(client: 
 
 @pytest.mark.parametrize("signature", ["", "sha256=00ff", "sha1=abc"])
 def test_an_unsigned_or_wrongly_signed_delivery_is_refused_and_logged_without_content(
-    client: Any, graph: fb.FakeMetaGraphAPI, session: Session, signature: str,
+    client: Any,
+    graph: fb.FakeMetaGraphAPI,
+    session: Session,
+    signature: str,
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     graph.add_comment(MEDIA, "17900000000000001", SARCASM)
     payload = fb.instagram_comment(media_id=MEDIA, comment_id="17900000000000001", text=SARCASM)
     with caplog.at_level(logging.DEBUG):
@@ -135,11 +149,16 @@ def test_a_delivery_signed_with_another_secret_is_refused(
 def test_an_instagram_comment_that_is_an_appeal_gets_a_public_receipt_and_a_private_reply(
     client: Any, graph: fb.FakeMetaGraphAPI, session: Session
 ) -> None:
-    graph.add_comment(MEDIA, "17900000000000002", SARCASM, user_id="1784140001", username="erlan.kz")
+    graph.add_comment(
+        MEDIA, "17900000000000002", SARCASM, user_id="1784140001", username="erlan.kz"
+    )
     payload = fb.instagram_comment(
-        media_id=MEDIA, comment_id="17900000000000002", text=SARCASM,
-        user_id="1784140001", username="erlan.kz",
-    )  # fmt: skip
+        media_id=MEDIA,
+        comment_id="17900000000000002",
+        text=SARCASM,
+        user_id="1784140001",
+        username="erlan.kz",
+    )
     response = graph.deliver(client, payload)
     assert response.status_code == 200, response.text
 
@@ -173,7 +192,9 @@ def test_a_kazakh_comment_is_answered_in_kazakh(
 ) -> None:
     text = "Шаңырақ-2 де жол жоқ, жаңбыр жауса балшық, балалар мектепке бара алмайды"
     graph.add_comment(MEDIA, "17900000000000003", text)
-    graph.deliver(client, fb.instagram_comment(media_id=MEDIA, comment_id="17900000000000003", text=text))
+    graph.deliver(
+        client, fb.instagram_comment(media_id=MEDIA, comment_id="17900000000000003", text=text)
+    )
     comment = _comment(session, "17900000000000003")
     assert comment.language == "kk"
     assert comment.state is CommentState.APPEAL
@@ -209,8 +230,12 @@ def test_a_redelivered_comment_is_one_contact_and_one_reply(
     graph.deliver(client, payload)
     graph.deliver(client, payload)
     assert session.scalar(select(func.count()).select_from(SocialComment)) == 1
-    assert session.scalar(select(func.count()).select_from(Appeal).where(
-        Appeal.external_id == "instagram:179006")) == 1  # fmt: skip
+    assert (
+        session.scalar(
+            select(func.count()).select_from(Appeal).where(Appeal.external_id == "instagram:179006")
+        )
+        == 1
+    )
     assert len([r for r in graph.replies if r["target"] == "179006"]) == 1
 
 
@@ -223,8 +248,12 @@ def test_the_same_comment_by_webhook_and_poller_is_one_appeal(
     assert report.comments_read >= 1
     comment = _comment(session, "179007")
     assert comment.via_webhook and comment.via_poll
-    assert session.scalar(select(func.count()).select_from(Appeal).where(
-        Appeal.channel == Channel.SOCIAL)) == 1  # fmt: skip
+    assert (
+        session.scalar(
+            select(func.count()).select_from(Appeal).where(Appeal.channel == Channel.SOCIAL)
+        )
+        == 1
+    )
     assert len([r for r in graph.replies if r["target"] == "179007"]) == 1
 
 
@@ -239,16 +268,22 @@ def test_the_poller_finds_what_webhooks_missed_page_by_page_and_keeps_its_cursor
         first = poller.poll(settings)
     stored = session.scalar(select(func.count()).select_from(SocialComment))
     assert stored == 200  # the pass stopped after two pages...
-    post = session.scalar(select(SocialPost).where(SocialPost.external_id == MEDIA)
-                          .execution_options(populate_existing=True))  # fmt: skip
+    post = session.scalar(
+        select(SocialPost)
+        .where(SocialPost.external_id == MEDIA)
+        .execution_options(populate_existing=True)
+    )
     assert post is not None and post.poll_after is not None  # ...and kept Graph's cursor
     assert post.text == POST_TEXT
     with override_settings(settings):
         second = poller.poll(settings)
     assert session.scalar(select(func.count()).select_from(SocialComment)) == 250
     assert first.comments_new == 200 and second.comments_new == 50
-    post = session.scalar(select(SocialPost).where(SocialPost.external_id == MEDIA)
-                          .execution_options(populate_existing=True))  # fmt: skip
+    post = session.scalar(
+        select(SocialPost)
+        .where(SocialPost.external_id == MEDIA)
+        .execution_options(populate_existing=True)
+    )
     assert post is not None and post.poll_after is None and post.poll_seen_until is not None
 
     graph.add_comment(MEDIA, "1799999999", SARCASM, at=time.time())
@@ -266,8 +301,14 @@ def test_a_facebook_page_comment_and_a_visitor_post_become_contacts(
 ) -> None:
     comment_id = f"{FB_POST.split('_')[1]}_5551"
     graph.add_comment(FB_POST, comment_id, SARCASM, user_id="68123", username="Ерлан Сапаров")
-    payload = fb.page_feed(item="comment", verb="add", post_id=FB_POST, comment_id=comment_id,
-                           message=SARCASM, user_id="68123")  # fmt: skip
+    payload = fb.page_feed(
+        item="comment",
+        verb="add",
+        post_id=FB_POST,
+        comment_id=comment_id,
+        message=SARCASM,
+        user_id="68123",
+    )
     assert graph.deliver(client, payload).status_code == 200
     comment = _comment(session, comment_id)
     assert comment.state is CommentState.APPEAL
@@ -279,7 +320,9 @@ def test_a_facebook_page_comment_and_a_visitor_post_become_contacts(
     visitor_post = f"{fb.PAGE_ID}_99001"
     graph.add_post(visitor_post, "facebook", "")
     text = "Во дворе дома 17 по Жубанова третий день не вывозят мусор, контейнеры переполнены"
-    graph.deliver(client, fb.page_feed(item="status", verb="add", post_id=visitor_post, message=text))
+    graph.deliver(
+        client, fb.page_feed(item="status", verb="add", post_id=visitor_post, message=text)
+    )
     post_comment = _comment(session, visitor_post)
     assert post_comment.is_post and post_comment.state is CommentState.APPEAL
     assert any(r["target"] == visitor_post for r in graph.replies)
@@ -290,17 +333,26 @@ def test_edits_update_and_deletions_mark_the_comment(
 ) -> None:
     comment_id = f"{FB_POST.split('_')[1]}_5552"
     graph.add_comment(FB_POST, comment_id, PRAISE)
-    graph.deliver(client, fb.page_feed(item="comment", verb="add", post_id=FB_POST,
-                                       comment_id=comment_id, message=PRAISE))  # fmt: skip
+    graph.deliver(
+        client,
+        fb.page_feed(
+            item="comment", verb="add", post_id=FB_POST, comment_id=comment_id, message=PRAISE
+        ),
+    )
     assert _comment(session, comment_id).state is CommentState.NOT_APPEAL
     edited = "Молодцы, только на Момышулы возле рынка яма огромная третий год, сделайте"
-    graph.deliver(client, fb.page_feed(item="comment", verb="edited", post_id=FB_POST,
-                                       comment_id=comment_id, message=edited))  # fmt: skip
+    graph.deliver(
+        client,
+        fb.page_feed(
+            item="comment", verb="edited", post_id=FB_POST, comment_id=comment_id, message=edited
+        ),
+    )
     comment = _comment(session, comment_id)
     assert comment.text == edited and comment.edited_at is not None
     assert comment.state is CommentState.APPEAL  # edited into a complaint: now an appeal
-    graph.deliver(client, fb.page_feed(item="comment", verb="remove", post_id=FB_POST,
-                                       comment_id=comment_id))  # fmt: skip
+    graph.deliver(
+        client, fb.page_feed(item="comment", verb="remove", post_id=FB_POST, comment_id=comment_id)
+    )
     comment = _comment(session, comment_id)
     assert comment.deleted_at is not None
     assert session.get(Appeal, comment.appeal_id) is not None  # an accepted appeal stays
@@ -310,7 +362,11 @@ def test_a_mention_on_someone_elses_media_is_read_by_its_id_and_answered_there(
     client: Any, graph: fb.FakeMetaGraphAPI, session: Session
 ) -> None:
     graph.add_post("18011112222", "instagram", "Вид из окна")
-    graph.add_comment("18011112222", "17955550001", "@almaty_akimdik на Саина 30 кран гремит всю ночь, стройка метро, спать невозможно")  # noqa: E501
+    graph.add_comment(
+        "18011112222",
+        "17955550001",
+        "@almaty_akimdik на Саина 30 кран гремит всю ночь, стройка метро, спать невозможно",
+    )
     graph.deliver(client, fb.instagram_mention(comment_id="17955550001", media_id="18011112222"))
     comment = _comment(session, "17955550001")
     assert comment.state is CommentState.APPEAL
@@ -323,8 +379,9 @@ def test_throttling_is_retried_later_and_a_gone_comment_fails_with_its_code(
     client: Any, graph: fb.FakeMetaGraphAPI, session: Session, meta_settings: Settings
 ) -> None:
     graph.add_comment(MEDIA, "179010", SARCASM)
-    graph.fail("/179010/replies", code=4, message="(#4) Application request limit reached",
-               transient=True)  # fmt: skip
+    graph.fail(
+        "/179010/replies", code=4, message="(#4) Application request limit reached", transient=True
+    )
     graph.deliver(client, fb.instagram_comment(media_id=MEDIA, comment_id="179010", text=SARCASM))
     comment = _comment(session, "179010")
     receipt = _replies(session, comment)[ReplyKind.RECEIPT]
@@ -343,8 +400,12 @@ def test_throttling_is_retried_later_and_a_gone_comment_fails_with_its_code(
     assert len([r for r in graph.replies if r["target"] == "179010"]) == 1
 
     graph.add_comment(MEDIA, "179011", SARCASM)
-    graph.fail("/179011/replies", code=100, subcode=33,
-               message="Unsupported post request. Object with ID '179011' does not exist")  # fmt: skip
+    graph.fail(
+        "/179011/replies",
+        code=100,
+        subcode=33,
+        message="Unsupported post request. Object with ID '179011' does not exist",
+    )
     graph.deliver(client, fb.instagram_comment(media_id=MEDIA, comment_id="179011", text=SARCASM))
     failed = _replies(session, _comment(session, "179011"))[ReplyKind.RECEIPT]
     assert failed.state is ReplyState.FAILED
@@ -356,7 +417,9 @@ def test_a_private_reply_outside_instagrams_window_is_recorded_as_failed(
 ) -> None:
     old = time.time() - 8 * 24 * 3600
     graph.add_comment(MEDIA, "179012", SARCASM, at=old)
-    graph.deliver(client, fb.instagram_comment(media_id=MEDIA, comment_id="179012", text=SARCASM, at=old))  # noqa: E501
+    graph.deliver(
+        client, fb.instagram_comment(media_id=MEDIA, comment_id="179012", text=SARCASM, at=old)
+    )
     replies = _replies(session, _comment(session, "179012"))
     assert replies[ReplyKind.RECEIPT].state is ReplyState.SENT
     assert replies[ReplyKind.PHONE_REQUEST].state is ReplyState.FAILED
@@ -369,18 +432,30 @@ def test_a_phone_sent_in_a_direct_message_links_the_handle_to_the_phones_citizen
     earlier = submit_appeal(channel=Channel.PORTAL)  # the phone's citizen (+77011234567)
     for comment_id in ("179013", "179014"):
         graph.add_comment(MEDIA, comment_id, SARCASM, user_id="1784149999", username="sanzhar")
-        graph.deliver(client, fb.instagram_comment(media_id=MEDIA, comment_id=comment_id,
-                                                   text=SARCASM, user_id="1784149999",
-                                                   username="sanzhar"))  # fmt: skip
+        graph.deliver(
+            client,
+            fb.instagram_comment(
+                media_id=MEDIA,
+                comment_id=comment_id,
+                text=SARCASM,
+                user_id="1784149999",
+                username="sanzhar",
+            ),
+        )
     first, second = _comment(session, "179013"), _comment(session, "179014")
     merges = session.scalars(select(CitizenMerge).where(CitizenMerge.reason == "social_handle"))
     assert len(list(merges)) == 1  # the second appeal's record joined the handle's citizen
     assert len(graph.private_replies) == 1  # the author is asked for a phone once
     assert graph.private_replies[0]["comment_id"] == "179013"
 
-    graph.deliver(client, fb.instagram_message(sender_id="1784149999", text="мой номер 8 701 123 45 67"))
-    handle = session.scalar(select(SocialHandle).where(SocialHandle.author_id == "1784149999")
-                            .execution_options(populate_existing=True))  # fmt: skip
+    graph.deliver(
+        client, fb.instagram_message(sender_id="1784149999", text="мой номер 8 701 123 45 67")
+    )
+    handle = session.scalar(
+        select(SocialHandle)
+        .where(SocialHandle.author_id == "1784149999")
+        .execution_options(populate_existing=True)
+    )
     assert handle is not None and handle.phone_linked_at is not None
     assert handle.citizen_id == earlier.citizen_id
     from intake.repeats.identity import group_ids

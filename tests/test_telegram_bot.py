@@ -286,7 +286,7 @@ def test_cli_sets_the_webhook_with_the_secret_token(
     assert main(["bots", "telegram-set-webhook", url]) == 0
     call = fake.sent("setWebhook")[-1]
     assert (call["url"], call["secret_token"]) == (url, SECRET)
-    assert call["allowed_updates"] == ["message", "callback_query"]
+    assert call["allowed_updates"] == ["message", "edited_message", "callback_query"]
     assert main(["bots", "telegram-set-webhook", "http://insecure.example/hook"]) == 2
     assert main(["bots", "telegram-delete-webhook"]) == 0
     assert fake.sent("deleteWebhook")

@@ -29,7 +29,14 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.model_selection import StratifiedKFold
 
-from channels.social.comment_text import SIGNAL_NAMES, normalize, pack, signals, unpack
+from channels.social.comment_text import (
+    FEATURES_VERSION,
+    SIGNAL_NAMES,
+    normalize,
+    pack,
+    signals,
+    unpack,
+)
 from nlp.embedding_engine import EMBEDDING_DIM, embed
 from nlp.engine import (
     ModelError,
@@ -58,6 +65,7 @@ class CommentClassifier(TfidfLinearClassifier):
         "char_ngrams": (2, 5),
         "max_chars": 1000,
         "signal_weight": 1.0,
+        "features_version": FEATURES_VERSION,
     }
     dense_width = len(SIGNAL_NAMES)
 
@@ -307,7 +315,8 @@ def current(
             return held
         try:
             held = load(model_dir)
-            if held[1].engine != engine:
+            stale = held[0].options.get("features_version") != FEATURES_VERSION
+            if held[1].engine != engine or stale:
                 held = None
         except ModelError:
             held = None

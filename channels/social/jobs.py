@@ -34,15 +34,15 @@ def send_replies(reply_ids: list[int], *, outbox_id: int | None = None) -> dict[
     return replies.send_due(get_settings(), reply_ids=[int(i) for i in reply_ids])
 
 
-def sweep(settings: Settings | None = None, *, poll: bool = True) -> dict[str, Any]:
+def sweep(settings: Settings | None = None, *, with_poll: bool = True) -> dict[str, Any]:
     """The worker's periodic round: interrupted sends failed, due retries sent, and a
-    poll of the accounts when its interval has passed (``poll``)."""
+    poll of the accounts when its interval has passed (``with_poll``)."""
     settings = settings or get_settings()
     with db.transaction() as session:
         interrupted = replies.fail_interrupted(session, lease_s=settings.notify_sending_lease_s)
     sent = replies.send_due(settings)
     report: dict[str, Any] = {"interrupted": interrupted, **sent}
-    if poll and settings.social_accounts and _poll_due(settings):
+    if with_poll and settings.social_accounts and _poll_due(settings):
         from channels.social.poller import poll
 
         result = poll(settings)

@@ -46,13 +46,15 @@ from channels.bot_state import StateStore, state_store
 from channels.conversation import MAX_PHOTO_MB, Inbound, Reply, process
 from channels.conversation_texts import t
 from channels.rate_limit import limiter
+from channels.social import telegram_group
 from channels.telegram.sender import inline_keyboard, split_text
 from core.clock import now
-from core.settings import Settings
+from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 MAX_PHOTO_BYTES = MAX_PHOTO_MB * 1024 * 1024
-ALLOWED_UPDATES = ["message", "callback_query"]
+# edited_message: comments edited in the city channel's discussion group (channels.social).
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 #: A reply part refused as retryable waits this long (Telegram's retry_after, at most
 #: ``REPLY_MAX_PAUSE_S``) and is sent once more.
 REPLY_RETRY_PAUSE_S = 0.5
@@ -175,6 +177,12 @@ def build_router(store: StateStore) -> Router:
 
     @router.message()
     async def on_message(message: Message, bot: Bot, event_update: Update) -> None:
+        settings = get_settings()
+        if telegram_group.is_discussion(message, settings):
+            # A comment under the city's channel (the bot is an admin of its discussion
+            # group): social-media monitoring stores it; the bot itself says nothing.
+            await asyncio.to_thread(telegram_group.handle_message, message, settings)
+            return
         if not _private(message.chat.type):
             return
         inbound = inbound_from_message(message, external_id=_external_id(bot, event_update))
@@ -207,6 +215,11 @@ def build_router(store: StateStore) -> Router:
         except TelegramAPIError as error:
             log.info("callback answer failed: %s", type(error).__name__)
         await send_replies(bot, chat_id, outcome.replies, outcome.language)
+
+    @router.edited_message()
+    async def on_edit(message: Message) -> None:
+        if telegram_group.is_discussion(message, get_settings()):
+            await asyncio.to_thread(telegram_group.handle_edit, message)
 
     return router
 

@@ -109,11 +109,22 @@ class FakeMetaGraphAPI(LocalAiohttpServer):
         return comment
 
     def fail(
-        self, path_part: str, *, status: int = 400, code: int, message: str, subcode: int | None = None,
-        transient: bool = False, times: int = 1,
-    ) -> None:  # fmt: skip
-        error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code,
-                                 "fbtrace_id": "AfakeTrace"}  # fmt: skip
+        self,
+        path_part: str,
+        *,
+        status: int = 400,
+        code: int,
+        message: str,
+        subcode: int | None = None,
+        transient: bool = False,
+        times: int = 1,
+    ) -> None:
+        error: dict[str, Any] = {
+            "message": message,
+            "type": "OAuthException",
+            "code": code,
+            "fbtrace_id": "AfakeTrace",
+        }
         if subcode is not None:
             error["error_subcode"] = subcode
         if transient:
@@ -134,8 +145,12 @@ class FakeMetaGraphAPI(LocalAiohttpServer):
 
     @staticmethod
     def _error(status: int, code: int, message: str, subcode: int | None = None) -> web.Response:
-        error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code,
-                                 "fbtrace_id": "AfakeTrace"}  # fmt: skip
+        error: dict[str, Any] = {
+            "message": message,
+            "type": "OAuthException",
+            "code": code,
+            "fbtrace_id": "AfakeTrace",
+        }
         if subcode is not None:
             error["error_subcode"] = subcode
         return web.json_response({"error": error}, status=status)
@@ -167,8 +182,15 @@ class FakeMetaGraphAPI(LocalAiohttpServer):
         items = [p for p in self.posts.values() if p.platform == "instagram"]
         items.sort(key=lambda p: p.at, reverse=True)
         limit = int(request.query.get("limit", "25"))
-        data = [{"id": p.id, "caption": p.text, "timestamp": graph_time(p.at),
-                 "permalink": f"https://www.instagram.com/p/{p.id}/"} for p in items[:limit]]  # fmt: skip
+        data = [
+            {
+                "id": p.id,
+                "caption": p.text,
+                "timestamp": graph_time(p.at),
+                "permalink": f"https://www.instagram.com/p/{p.id}/",
+            }
+            for p in items[:limit]
+        ]
         return web.json_response({"data": data})
 
     async def _page_posts(self, request: web.Request) -> web.Response:
@@ -181,8 +203,15 @@ class FakeMetaGraphAPI(LocalAiohttpServer):
         items = [p for p in self.posts.values() if p.platform == "facebook"]
         items.sort(key=lambda p: p.at, reverse=True)
         limit = int(request.query.get("limit", "25"))
-        data = [{"id": p.id, "message": p.text, "created_time": graph_time(p.at),
-                 "permalink_url": f"https://www.facebook.com/{p.id}"} for p in items[:limit]]  # fmt: skip
+        data = [
+            {
+                "id": p.id,
+                "message": p.text,
+                "created_time": graph_time(p.at),
+                "permalink_url": f"https://www.facebook.com/{p.id}",
+            }
+            for p in items[:limit]
+        ]
         return web.json_response({"data": data})
 
     def _comment_json(self, post: FakePost, comment: FakeComment) -> dict[str, Any]:
@@ -278,16 +307,19 @@ class FakeMetaGraphAPI(LocalAiohttpServer):
         if post is None:
             return self._error(400, 100, "Unsupported get request. Object does not exist.", 33)
         if post.platform == "instagram":
-            return web.json_response({"id": post.id, "caption": post.text,
-                                      "timestamp": graph_time(post.at)})  # fmt: skip
-        return web.json_response({"id": post.id, "message": post.text,
-                                  "created_time": graph_time(post.at)})  # fmt: skip
+            return web.json_response(
+                {"id": post.id, "caption": post.text, "timestamp": graph_time(post.at)}
+            )
+        return web.json_response(
+            {"id": post.id, "message": post.text, "created_time": graph_time(post.at)}
+        )
 
     def _record_reply(self, kind: str, target: str, message: str, **extra: Any) -> web.Response:
         reply_id = f"1789{next(self._ids):011d}"
         with self._lock:
-            self.replies.append({"kind": kind, "target": target, "message": message, "id": reply_id,
-                                 **extra})  # fmt: skip
+            self.replies.append(
+                {"kind": kind, "target": target, "message": message, "id": reply_id, **extra}
+            )
         return web.json_response({"id": reply_id})
 
     async def _ig_reply(self, request: web.Request) -> web.Response:
@@ -314,7 +346,10 @@ class FakeMetaGraphAPI(LocalAiohttpServer):
         if self._find_comment(comment_id) is None or not media_id:
             return self._error(400, 100, "Invalid parameter")
         return self._record_reply(
-            "instagram_mention_reply", comment_id, request.query.get("message", ""), media_id=media_id
+            "instagram_mention_reply",
+            comment_id,
+            request.query.get("message", ""),
+            media_id=media_id,
         )
 
     async def _fb_reply(self, request: web.Request) -> web.Response:
@@ -341,20 +376,30 @@ class FakeMetaGraphAPI(LocalAiohttpServer):
         with self._lock:
             if any(r["comment_id"] == comment_id for r in self.private_replies):
                 return self._error(400, 10900, "Activity already replied to")
-            self.private_replies.append({"comment_id": comment_id, "text": text,
-                                         "page": request.match_info["object_id"]})  # fmt: skip
-        return web.json_response({"recipient_id": found[1].user_id,
-                                  "message_id": f"m_fake{next(self._ids)}"})  # fmt: skip
+            self.private_replies.append(
+                {"comment_id": comment_id, "text": text, "page": request.match_info["object_id"]}
+            )
+        return web.json_response(
+            {"recipient_id": found[1].user_id, "message_id": f"m_fake{next(self._ids)}"}
+        )
 
     # --- Meta's side of the webhook -----------------------------------------------------------
     def sign(self, raw: bytes, secret: str = APP_SECRET) -> str:
         return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
 
-    def deliver(self, client: Any, payload: dict[str, Any], *, path: str = "/webhooks/meta",
-                signature: str | None = None) -> Any:  # fmt: skip
+    def deliver(
+        self,
+        client: Any,
+        payload: dict[str, Any],
+        *,
+        path: str = "/webhooks/meta",
+        signature: str | None = None,
+    ) -> Any:
         raw = json.dumps(payload, ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json",
-                   "X-Hub-Signature-256": signature if signature is not None else self.sign(raw)}  # fmt: skip
+        headers = {
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": signature if signature is not None else self.sign(raw),
+        }
         if signature == "":
             del headers["X-Hub-Signature-256"]
         return client.post(path, content=raw, headers=headers)
@@ -364,10 +409,16 @@ class FakeMetaGraphAPI(LocalAiohttpServer):
 
 
 def instagram_comment(
-    *, media_id: str, comment_id: str, text: str, user_id: str = "17841400000000001",
-    username: str = "aigerim.almaty", parent_id: str | None = None, at: float | None = None,
+    *,
+    media_id: str,
+    comment_id: str,
+    text: str,
+    user_id: str = "17841400000000001",
+    username: str = "aigerim.almaty",
+    parent_id: str | None = None,
+    at: float | None = None,
     account_id: str = IG_USER_ID,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     value: dict[str, Any] = {
         "from": {"id": user_id, "username": username},
         "media": {"id": media_id, "media_product_type": "FEED"},
@@ -378,36 +429,64 @@ def instagram_comment(
         value["parent_id"] = parent_id
     return {
         "object": "instagram",
-        "entry": [{"id": account_id, "time": int(at or time.time()),
-                   "changes": [{"field": "comments", "value": value}]}],
-    }  # fmt: skip
+        "entry": [
+            {
+                "id": account_id,
+                "time": int(at or time.time()),
+                "changes": [{"field": "comments", "value": value}],
+            }
+        ],
+    }
 
 
 def instagram_mention(*, comment_id: str, media_id: str) -> dict[str, Any]:
     return {
         "object": "instagram",
-        "entry": [{"id": IG_USER_ID, "time": int(time.time()),
-                   "changes": [{"field": "mentions",
-                                "value": {"comment_id": comment_id, "media_id": media_id}}]}],
-    }  # fmt: skip
+        "entry": [
+            {
+                "id": IG_USER_ID,
+                "time": int(time.time()),
+                "changes": [
+                    {"field": "mentions", "value": {"comment_id": comment_id, "media_id": media_id}}
+                ],
+            }
+        ],
+    }
 
 
 def instagram_message(*, sender_id: str, text: str) -> dict[str, Any]:
     now_ms = int(time.time() * 1000)
     return {
         "object": "instagram",
-        "entry": [{"id": IG_USER_ID, "time": now_ms,
-                   "messaging": [{"sender": {"id": sender_id}, "recipient": {"id": IG_USER_ID},
-                                  "timestamp": now_ms,
-                                  "message": {"mid": f"aWdfZAG1faWQ{now_ms}", "text": text}}]}],
-    }  # fmt: skip
+        "entry": [
+            {
+                "id": IG_USER_ID,
+                "time": now_ms,
+                "messaging": [
+                    {
+                        "sender": {"id": sender_id},
+                        "recipient": {"id": IG_USER_ID},
+                        "timestamp": now_ms,
+                        "message": {"mid": f"aWdfZAG1faWQ{now_ms}", "text": text},
+                    }
+                ],
+            }
+        ],
+    }
 
 
 def page_feed(
-    *, item: str, verb: str, post_id: str, message: str | None = None,
-    comment_id: str | None = None, parent_id: str | None = None,
-    user_id: str = "6812345678901234", name: str = "Ерлан Сапаров", at: float | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    *,
+    item: str,
+    verb: str,
+    post_id: str,
+    message: str | None = None,
+    comment_id: str | None = None,
+    parent_id: str | None = None,
+    user_id: str = "6812345678901234",
+    name: str = "Ерлан Сапаров",
+    at: float | None = None,
+) -> dict[str, Any]:
     created = int(at or time.time())
     value: dict[str, Any] = {
         "from": {"id": user_id, "name": name},
@@ -415,10 +494,15 @@ def page_feed(
         "post_id": post_id,
         "verb": verb,
         "created_time": created,
-        "post": {"status_type": "added_photos", "is_published": True, "id": post_id,
-                 "updated_time": graph_time(created), "promotion_status": "inactive",
-                 "permalink_url": f"https://www.facebook.com/{post_id}"},
-    }  # fmt: skip
+        "post": {
+            "status_type": "added_photos",
+            "is_published": True,
+            "id": post_id,
+            "updated_time": graph_time(created),
+            "promotion_status": "inactive",
+            "permalink_url": f"https://www.facebook.com/{post_id}",
+        },
+    }
     if message is not None:
         value["message"] = message
     if comment_id is not None:
