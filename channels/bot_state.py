@@ -13,6 +13,8 @@ other's photo.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import threading
@@ -92,32 +94,52 @@ class MemoryStateStore:
 
 
 class RedisStateStore:
-    def __init__(self, url: str, *, ttl_s: int = 24 * 3600, prefix: str = "civicdesk") -> None:
+    """Drafts in Redis under a keyed hash of the chat's key: a WhatsApp chat's key is the
+    citizen's phone number, which must not sit in Redis for a day as a key name (anyone who
+    can list keys would read the phones). HMAC with the secret key, so the 10^10 phone
+    numbers cannot be hashed in turn to find one."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        ttl_s: int = 24 * 3600,
+        prefix: str = "civicdesk",
+        secret: str = "civicdesk-bot-state",  # noqa: S107 - state_store passes the real key
+    ) -> None:
         from redis import Redis
 
         self._redis = Redis.from_url(url)
         self._ttl_s = ttl_s
         self._prefix = f"{prefix}:bot-state:"
+        self._secret = secret.encode()
+
+    def _name(self, key: str) -> str:
+        channel = key.split(":", 1)[0]
+        digest = hmac.new(self._secret, key.encode(), hashlib.sha256).hexdigest()[:40]
+        return f"{self._prefix}{channel}:{digest}"
 
     def get(self, key: str) -> State | None:
-        raw = self._redis.get(self._prefix + key)
+        raw = self._redis.get(self._name(key))
         if raw is None:
             return None
         value: State = json.loads(raw)
         return value
 
     def put(self, key: str, state: State) -> None:
-        self._redis.set(self._prefix + key, json.dumps(state), ex=self._ttl_s)
+        self._redis.set(self._name(key), json.dumps(state), ex=self._ttl_s)
 
     def delete(self, key: str) -> None:
-        self._redis.delete(self._prefix + key)
+        self._redis.delete(self._name(key))
 
     @contextmanager
     def lock(self, key: str) -> Iterator[None]:
         from redis.exceptions import LockError
 
         held = self._redis.lock(
-            self._prefix + "lock:" + key, timeout=LOCK_TIMEOUT_S, blocking_timeout=LOCK_WAIT_S
+            self._prefix + "lock:" + self._name(key).removeprefix(self._prefix),
+            timeout=LOCK_TIMEOUT_S,
+            blocking_timeout=LOCK_WAIT_S,
         )
         if not held.acquire():
             raise ChatBusy(f"chat state {key.split(':')[0]} is busy")
@@ -145,7 +167,10 @@ def state_store(settings: Settings) -> StateStore:
             if not settings.redis_url:
                 raise ValueError("CIVICDESK_BOT_STATE_BACKEND=redis needs CIVICDESK_REDIS_URL")
             _stores[key] = RedisStateStore(
-                settings.redis_url, ttl_s=settings.bot_state_ttl_s, prefix=settings.queue_name
+                settings.redis_url,
+                ttl_s=settings.bot_state_ttl_s,
+                prefix=settings.queue_name,
+                secret=settings.secret_key,
             )
         else:
             _stores[key] = MemoryStateStore(settings.bot_state_ttl_s)
