@@ -109,43 +109,29 @@ def _repeats_eval(args: argparse.Namespace) -> int:
 
 
 def _route(args: argparse.Namespace) -> int:
-    from routing.advice import advise
+    from civicdesk.cli_route import route_batch, route_one
+    from core.errors import DomainError
 
-    db.configure(get_settings())
-    with db.session_factory()() as session:
-        advice = advise(
-            session,
-            text=args.text,
-            address=args.address,
-            district_code=args.district,
-            language=args.lang,
-        )
-    if args.json:
-        print(json.dumps(advice, ensure_ascii=False, indent=2))
-        return 0
-    print(f"{advice['category']} ({advice['confidence']:.2f}) → {advice['organization']}")
-    print(f"  language: {advice['language']}, district: {advice['district'] or '?'}", end="")
-    print(f" ({advice['district_evidence']})" if advice.get("district_evidence") else "")
-    if advice["urgency"] != "normal":
-        print(f"  urgency: {advice['urgency']} ({', '.join(advice['urgency_triggers'])})")
+    try:
+        if args.batch:
+            if args.text:
+                raise DomainError("give a text or --batch FILE, not both", code="validation_failed")
+            return route_batch(args)
+        if not args.text:
+            raise DomainError("give a text, or --batch FILE", code="validation_failed")
+        if args.text_col:
+            raise DomainError("--text-col goes with --batch", code="validation_failed")
+        return route_one(args)
+    except DomainError as error:
+        print(f"error [{error.code}]: {error.message}", file=sys.stderr)
+        return 2
+
+
+def _demo(args: argparse.Namespace) -> int:
     if args.days is not None:
         from civicdesk.cli_demo import month
 
         return month(args)
-    if advice.get("not_appeal"):
-        print(f"  not an appeal: {advice['not_appeal']}")
-    print(f"  rule: {advice['rule']}")
-    if advice["triage_reason"]:
-        print(f"  triage: {advice['triage_reason']}")
-    for alternative in advice["alternatives"]:
-        print(
-            f"  or {alternative['category']} ({alternative['confidence']:.2f})"
-            f" → {alternative['organization']}"
-        )
-    return 0
-
-
-def _demo(args: argparse.Namespace) -> int:
     from civicdesk.demo import run_demo
 
     report = run_demo(get_settings(), appeals=args.appeals, workers=args.workers, seed=args.seed)
@@ -212,9 +198,23 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=_repeats_eval)
 
     route = commands.add_parser("route", help="dry run: how a text would be understood and routed")
-    route.add_argument("text")
+    route.add_argument("text", nargs="?")
+    route.add_argument(
+        "--batch", metavar="FILE", help="one text per line (or a CSV with --text-col): one JSON "
+        "object per text, the model loaded once"
+    )  # fmt: skip
+    route.add_argument("--text-col", help="with --batch: the CSV's text column(s), comma-separated")
     route.add_argument("--address")
     route.add_argument("--district", help="district code, when known")
+    route.add_argument("--lang", choices=["ru", "kk"], help="language of the names shown")
+    route.add_argument("--json", action="store_true")
+    route.set_defaults(handler=_route)
+
+    demo = commands.add_parser("demo", help="push N sample appeals through the whole pipeline")
+    demo.add_argument("--appeals", type=int, default=100)
+    demo.add_argument("--json", action="store_true")
+    demo.add_argument("--workers", type=int, default=2, help="RQ worker processes (with Redis)")
+    demo.add_argument("--seed", type=int, default=0)
     demo.add_argument(
         "--days",
         type=int,
@@ -225,15 +225,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--once", action="store_true", help="with --days: skip if a demo month is already loaded"
     )
-    route.add_argument("--lang", choices=["ru", "kk"], help="language of the names shown")
-    route.add_argument("--json", action="store_true")
-    route.set_defaults(handler=_route)
-
-    demo = commands.add_parser("demo", help="push N sample appeals through the whole pipeline")
-    demo.add_argument("--appeals", type=int, default=100)
-    demo.add_argument("--json", action="store_true")
-    demo.add_argument("--workers", type=int, default=2, help="RQ worker processes (with Redis)")
-    demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(handler=_demo)
 
     # Each capability registers its own commands (nlp, sla, bots, ami) in its own module.

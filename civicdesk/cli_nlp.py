@@ -20,7 +20,7 @@ from core.settings import get_settings
 def _engine_options(args: argparse.Namespace) -> dict[str, object]:
     """The few knobs the CLI exposes; the engine's defaults are the measured configuration."""
     options: dict[str, object] = {}
-    for name in ("C", "model", "max_chars"):
+    for name in ("C", "model", "max_chars", "calibration"):
         value = getattr(args, name, None)
         if value is not None:
             options[name] = value
@@ -153,6 +153,12 @@ def format_report(report: dict[str, Any]) -> str:
     if "fold_accuracy" in report:
         folds = ", ".join(f"{a:.1%}" for a in report["fold_accuracy"])
         lines.append(f"  folds           {folds}")
+    for row in report.get("triage_thresholds", []):
+        if row["min_confidence"] is not None:
+            lines.append(
+                f"  precision ≥ {row['target_precision']:.0%}: route without an operator at "
+                f"confidence ≥ {row['min_confidence']:.2f} ({row['routed_share']:.0%} of appeals)"
+            )
     if "test_rows_label_unseen_in_train" in report:
         lines.append(
             f"  test rows whose label never occurs in training: "
@@ -300,6 +306,12 @@ def _add_engine_options(parser: argparse.ArgumentParser, *, default_engine: str 
     parser.add_argument("--C", dest="C", type=float, help="tfidf-linear/-e5: regularisation")
     parser.add_argument("--model", choices=["svc", "lr"], help="tfidf-linear: linear model")
     parser.add_argument("--max-chars", dest="max_chars", type=int, help="read only the head")
+    parser.add_argument(
+        "--calibration",
+        choices=["auto", "temperature", "isotonic"],
+        help="tfidf-linear/-e5: how confidence is calibrated on held-out folds (default auto: "
+        "the numbers decide)",
+    )
     parser.add_argument(
         "--checkpoint",
         help="transformers: local checkpoint directory (default: "

@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     nlp_use_natasha: bool = False
     # Each operator's correction counts this many times in retraining (real beats synthetic).
     nlp_correction_weight: int = Field(default=5, ge=1, le=50)
+    # A model of the city's history, text → executor (`civicdesk nlp train --csv … --label-col
+    # executor --out var/models/executor`): where the rules route nothing, its guess is shown
+    # to the operator as a suggestion, when at least this sure (issue 19; nlp-places.md).
+    nlp_executor_model_dir: str = "var/models/executor"
+    nlp_executor_min_confidence: float = Field(default=0.3, ge=0.0, le=1.0)
     # --- nlp places (issue 19): what the city learns from confirmed districts (nlp-places.md)
     nlp_places_min_appeals: int = Field(default=3, ge=1)  # appeals before a place is learned
     nlp_places_min_share: float = Field(default=0.8, gt=0.5, le=1.0)  # …that agree on it

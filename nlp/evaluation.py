@@ -74,11 +74,45 @@ def classification_report(
         "mean_confidence_correct": round(sum(right) / len(right), 4) if right else None,
         "mean_confidence_wrong": round(sum(wrong) / len(wrong), 4) if wrong else None,
         "expected_calibration_error": round(_calibration_error(truth, predictions), 4),
+        "triage_thresholds": triage_thresholds(truth, predictions),
         "per_class": per_class,
         "confusion_pairs": [
             {"true": t, "predicted": p, "count": count} for (t, p), count in confusions
         ],
     }
+
+
+TARGET_PRECISIONS = (0.8, 0.85, 0.9, 0.95)
+
+
+def triage_thresholds(
+    truth: Sequence[str],
+    predictions: Sequence[Prediction],
+    targets: Sequence[float] = TARGET_PRECISIONS,
+) -> list[dict[str, float | None]]:
+    """For each target precision: the lowest confidence at which the appeals routed without an
+    operator (confidence ≥ it) are still right that often, and the share so routed. This is
+    how ``CIVICDESK_ROUTING_MIN_CONFIDENCE`` is chosen from a city's own history."""
+    outcomes = [(p.confidence, t == p.label) for t, p in zip(truth, predictions, strict=True)]
+    ranked = sorted(outcomes, key=lambda pair: -pair[0])
+    rows: list[dict[str, float | None]] = []
+    for target in targets:
+        best: tuple[float, int, float] | None = None
+        right = 0
+        for count, (confidence, ok) in enumerate(ranked, start=1):
+            right += ok
+            ties = count < len(ranked) and ranked[count][0] == confidence
+            if not ties and right / count >= target:
+                best = (confidence, count, right / count)
+        rows.append(
+            {
+                "target_precision": target,
+                "min_confidence": round(best[0], 4) if best else None,
+                "routed_share": round(best[1] / len(ranked), 4) if best else 0.0,
+                "precision": round(best[2], 4) if best else None,
+            }
+        )
+    return rows
 
 
 def _calibration_error(truth: Sequence[str], predictions: Sequence[Prediction]) -> float:

@@ -5,9 +5,11 @@ Why this shape:
   inflection, Kazakh letters and transliteration; word n-grams carry phrases;
 - a linear SVM trains in seconds on thousands of appeals and predicts with one
   sparse matrix product;
-- its scores are turned into probabilities by a softmax whose temperature is
-  fitted on out-of-fold scores (temperature scaling), so ``confidence`` means
-  "how often a prediction this sure is right", which the triage threshold needs.
+- its scores are turned into probabilities calibrated on out-of-fold scores
+  (``nlp.calibration``: a temperature, and an isotonic map of the top probability
+  where the numbers say it helps), so ``confidence`` means "how often a prediction
+  this sure is right", which the triage threshold needs. Each calibration fold
+  builds its own vocabulary, so the scores are those of texts the model never saw.
   Classic ``CalibratedClassifierCV`` refuses classes with fewer examples than
   folds, and real histories are full of rare classes.
 
@@ -28,11 +30,11 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
-from scipy.optimize import minimize_scalar
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 from sklearn.svm import LinearSVC
 
+from nlp.calibration import Calibrator, fit_calibrator
 from nlp.engine import ModelError, Prediction
 
 ENGINE_NAME = "tfidf-linear"
@@ -185,6 +187,7 @@ DEFAULTS: dict[str, Any] = {
     "min_df": 1,
     "max_chars": 3000,  # only the head of very long texts is read (speed; topic is up front)
     "calibration_folds": 3,
+    "calibration": "auto",  # temperature, isotonic, or auto: the held-out numbers decide
     "seed": 0,
 }
 
@@ -217,26 +220,6 @@ def normalize(text: str, *, max_chars: int = 0) -> str:
     return text
 
 
-def _softmax(scores: NDArray[np.float64], temperature: float) -> NDArray[np.float64]:
-    z = scores / temperature
-    z -= z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
-    return z
-
-
-def _fit_temperature(scores: NDArray[np.float64], truth: NDArray[np.int64]) -> float:
-    """The softmax temperature that minimises the negative log-likelihood of the true labels."""
-
-    def nll(log_t: float) -> float:
-        probs = _softmax(scores.copy(), float(np.exp(log_t)))
-        picked = probs[np.arange(len(truth)), truth]
-        return float(-np.log(np.clip(picked, 1e-12, 1.0)).mean())
-
-    result = minimize_scalar(nll, bounds=(-6.0, 4.0), method="bounded")
-    return float(np.exp(result.x))
-
-
 class TfidfLinearClassifier:
     """TF-IDF (word + char_wb n-grams) → linear SVM/LR → temperature-scaled softmax."""
 
@@ -253,11 +236,20 @@ class TfidfLinearClassifier:
         self.options["word_ngrams"] = tuple(int(n) for n in self.options["word_ngrams"])
         self.options["char_ngrams"] = tuple(int(n) for n in self.options["char_ngrams"])
         self.labels: tuple[str, ...] = ()
-        self.temperature = 1.0
+        self.calibrator = Calibrator()
         self._word: NgramTfidf | None = None
         self._char: NgramTfidf | None = None
         self._coef: NDArray[np.float32] | None = None  # (n_features, n_labels)
         self._intercept: NDArray[np.float32] | None = None  # (n_labels,)
+
+    @property
+    def temperature(self) -> float:
+        """The softmax temperature (the first step of the calibration)."""
+        return self.calibrator.temperature
+
+    @temperature.setter
+    def temperature(self, value: float) -> None:
+        self.calibrator.temperature = float(value)
 
     # -- features ---------------------------------------------------------------------------
 
@@ -332,37 +324,85 @@ class TfidfLinearClassifier:
         index = {label: i for i, label in enumerate(classes)}
         y = np.array([index[label] for label in labels], dtype=np.int64)
         normalized = self._normalize(texts)
+        dense = self._dense_block(texts)  # computed once: the calibration folds reuse it
+        self.calibrator = self._calibrate(normalized, dense, y, len(classes))
         self._word, self._char = self._vectorizers()
-        features = self._with_dense(
-            [self._word.fit_transform(normalized), self._char.fit_transform(normalized)], texts
+        features = self._stack(
+            [self._word.fit_transform(normalized), self._char.fit_transform(normalized)], dense
         )
         self.labels = tuple(classes)
-        self.temperature = self._calibrate(features, y, len(classes))
         self._coef, self._intercept = self._scores_model(features, y, len(classes))
 
-    def _calibrate(self, features: sparse.csr_matrix, y: NDArray[np.int64], n_labels: int) -> float:
-        """Out-of-fold scores → temperature. Features share one vocabulary (a mild optimism)."""
+    @staticmethod
+    def _stack(
+        blocks: list[sparse.csr_matrix], dense: NDArray[np.float32] | None
+    ) -> sparse.csr_matrix:
+        if dense is not None:
+            blocks = [*blocks, sparse.csr_matrix(dense)]
+        return sparse.hstack(blocks, format="csr")
+
+    def _calibrate(
+        self,
+        normalized: list[str],
+        dense: NDArray[np.float32] | None,
+        y: NDArray[np.int64],
+        n_labels: int,
+    ) -> Calibrator:
+        """Out-of-fold scores → the calibrator. Each fold builds its vocabulary from its own
+        training texts, so a held-out text's rare words weigh as they will for a new appeal."""
         folds = int(self.options["calibration_folds"])
         if folds < 2 or len(y) < folds * 5:
-            return 1.0
+            return Calibrator()
         scores = np.zeros((len(y), n_labels), dtype=np.float64)
         splitter = KFold(n_splits=folds, shuffle=True, random_state=int(self.options["seed"]))
-        for train, test in splitter.split(features):
+        for train, test in splitter.split(np.zeros(len(y))):
             if len(np.unique(y[train])) < 2:
-                return 1.0
-            coef, intercept = self._scores_model(features[train], y[train], n_labels)
-            scores[test] = features[test] @ coef + intercept
-        return _fit_temperature(scores, y)
+                return Calibrator()
+            word, char = self._vectorizers()
+            fold_train = [normalized[i] for i in train]
+            fold_test = [normalized[i] for i in test]
+            features = self._stack(
+                [word.fit_transform(fold_train), char.fit_transform(fold_train)],
+                dense[train] if dense is not None else None,
+            )
+            coef, intercept = self._scores_model(features, y[train], n_labels)
+            held_out = self._stack(
+                [word.transform(fold_test), char.transform(fold_test)],
+                dense[test] if dense is not None else None,
+            )
+            scores[test] = held_out @ coef + intercept
+        return fit_calibrator(
+            scores, y, method=str(self.options["calibration"]), seed=int(self.options["seed"])
+        )
+
+    def scores(self, texts: Sequence[str]) -> NDArray[np.float64]:
+        """Raw scores (n_texts × n_labels) before calibration."""
+        if self._coef is None or self._intercept is None:
+            raise ModelError(f"the {self.engine_name} classifier is not trained")
+        features = self._transform(texts)
+        return np.asarray(features @ self._coef, dtype=np.float64) + self._intercept
+
+    def recalibrate(
+        self, texts: Sequence[str], labels: Sequence[str], *, method: str | None = None
+    ) -> Calibrator:
+        """Fit the calibration again on a held-out set (texts the model never saw), e.g. the
+        project corpus's held-out split; labels the model does not know are skipped."""
+        index = {label: i for i, label in enumerate(self.labels)}
+        known = [(text, index[label]) for text, label in zip(texts, labels, strict=True)
+                 if label in index]  # fmt: skip
+        if len(known) < 20:
+            return self.calibrator
+        raw = self.scores([text for text, _ in known])
+        truth = np.array([i for _, i in known], dtype=np.int64)
+        chosen = method or str(self.options["calibration"])
+        self.calibrator = fit_calibrator(raw, truth, method=chosen, seed=int(self.options["seed"]))
+        return self.calibrator
 
     # -- prediction -------------------------------------------------------------------------
 
     def predict_proba(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """(n_texts × n_labels) calibrated probabilities, columns in ``self.labels`` order."""
-        if self._coef is None or self._intercept is None:
-            raise ModelError("the tfidf-linear classifier is not trained")
-        features = self._transform(texts)
-        scores = np.asarray(features @ self._coef, dtype=np.float64) + self._intercept
-        return _softmax(scores, self.temperature)
+        return self.calibrator.probabilities(self.scores(texts))
 
     def predict(self, texts: Sequence[str], *, top_k: int = 3) -> list[Prediction]:
         if not texts:
@@ -412,6 +452,7 @@ class TfidfLinearClassifier:
             },
             "labels": list(self.labels),
             "temperature": self.temperature,
+            "calibration": self.calibrator.to_json(),
             "word_vocabulary": word_vocab,
             "char_vocabulary": char_vocab,
         }
@@ -438,7 +479,9 @@ class TfidfLinearClassifier:
                 raise ModelError(f"{config_path}: unsupported format {config.get('format')!r}")
             classifier = cls(**config["options"])
             classifier.labels = tuple(config["labels"])
-            classifier.temperature = float(config["temperature"])
+            classifier.calibrator = Calibrator.from_json(
+                config.get("calibration"), temperature=float(config["temperature"])
+            )
             word, char = classifier._vectorizers()
             with np.load(arrays_path, allow_pickle=False) as arrays:
                 word.restore(config["word_vocabulary"], arrays["word_idf"])

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from appeals.models import Appeal
 from core.clock import local, now
 from core.errors import ValidationFailed
 from core.settings import get_settings
-from nlp.annotate import annotate, load_lexicon
+from nlp.annotate import Annotation, annotate, load_lexicon
 from routing.models import Category, District, Organization
 from routing.service import routing_table
 
@@ -37,17 +38,20 @@ def advise(
     district_code: str | None = None,
     category_code: str | None = None,
     language: str | None = None,
+    annotation: Annotation | None = None,
 ) -> dict[str, Any]:
-    """The annotation and the routing decision for a text, with the top alternatives routed too."""
+    """The annotation and the routing decision for a text, with the top alternatives routed
+    too. ``annotation``: already made for this text (a batch of dry runs annotates at once)."""
     if district_code and session.get(District, district_code) is None:
         raise ValidationFailed(f"unknown district {district_code!r}", code="unknown_district")
     settings = get_settings()
-    annotation = annotate(
-        text,
-        load_lexicon(settings.data_dir),
-        use_natasha=settings.nlp_use_natasha,
-        address=address,
-    )
+    if annotation is None:
+        annotation = annotate(
+            text,
+            load_lexicon(settings.data_dir),
+            use_natasha=settings.nlp_use_natasha,
+            address=address,
+        )
     shown = language or annotation.language
     table = routing_table(session)
     today = local(now()).date()
@@ -92,6 +96,7 @@ def advise(
         "district": district,
         "district_name": district_row.name(shown) if district_row else None,
         "district_evidence": annotation.district_evidence if not district_code else None,
+        "district_source": annotation.district_source if not district_code else "given",
         "service_areas": table.areas_in(place),
         "urgency": annotation.urgency,
         "urgency_triggers": annotation.urgency_triggers,
@@ -108,7 +113,50 @@ def advise(
         "rule_reason": decision.why.as_dict(),
         "triage_reason": triage,
         "alternatives": alternatives,
+        # The city's history (text → executor): shown where the rules route nothing.
+        "learned_executor": learned_executor(session, text, shown),
     }
+
+
+def learned_executor(session: Session, text: str, language: str) -> dict[str, Any] | None:
+    """What the model of the city's own history proposes (``nlp_executor_model_dir``): an
+    active organization and the model's calibrated confidence, or None (no model, a label
+    that names no organization, or a guess less sure than ``nlp_executor_min_confidence``)."""
+    from nlp import topic
+    from nlp.engine import ModelError
+
+    settings = get_settings()
+    try:
+        loaded = topic.get_model_at(topic.resolve_path(settings.nlp_executor_model_dir))
+    except ModelError:
+        return None
+    [prediction] = loaded.classifier.predict([text], top_k=1)
+    if prediction.confidence < settings.nlp_executor_min_confidence:
+        return None
+    organization = organization_for_label(session, prediction.label)
+    if organization is None or not organization.is_active_on(local(now()).date()):
+        return None
+    return {
+        "organization_code": organization.code,
+        "organization": organization.name(language),
+        "confidence": round(prediction.confidence, 4),
+        "label": prediction.label,
+        "model_version": loaded.metadata.version,
+    }
+
+
+def organization_for_label(session: Session, label: str) -> Organization | None:
+    """A history's executor label → the organization: its code, or its Russian or Kazakh
+    name (case and spaces aside)."""
+    found = session.scalars(select(Organization).where(Organization.code == label)).first()
+    if found is not None:
+        return found
+    wanted = " ".join(label.lower().split())
+    for organization in session.scalars(select(Organization)):
+        names = (organization.name_ru, organization.name_kk)
+        if any(" ".join(name.lower().split()) == wanted for name in names):
+            return organization
+    return None
 
 
 def _model_version() -> str | None:

@@ -24,7 +24,9 @@ def routing_panel(
     return {
         "routing_advice": advice,
         "routing_rule": render(rule, labels) if rule and labels else (advice or {}).get("rule"),
-        "suggested_organization": (advice or {}).get("organization_code"),
+        # The rules' organization; where they route nothing, the city history's guess.
+        "suggested_organization": (advice or {}).get("organization_code")
+        or ((advice or {}).get("learned_executor") or {}).get("organization_code"),
         "escalation": (
             render_escalation(appeal.escalation_reason, labels)
             if appeal.escalated_at and labels

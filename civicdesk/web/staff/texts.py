@@ -384,6 +384,10 @@ STAFF_TEXTS: Final[dict[str, dict[str, str]]] = {
         "kk": "ережелер бойынша ұйымды анықтау мүмкін емес",
     },
     "routing.alternatives": {"ru": "Другие варианты", "kk": "Басқа нұсқалар"},
+    "routing.learned": {
+        "ru": "По истории обращений города: {organization} ({confidence})",
+        "kk": "Қаланың өтініштер тарихы бойынша: {organization} ({confidence})",
+    },
     "routing.no_suggestion": {
         "ru": "Классификатор не предложил тему — выберите организацию сами.",
         "kk": "Жіктеуіш тақырып ұсынбады — ұйымды өзіңіз таңдаңыз.",
