@@ -46,6 +46,12 @@ def _in_ids_postgresql(element: _InIds, compiler: SQLCompiler, **kw: Any) -> str
     return f"{compiler.process(column, **kw)} = ANY(ARRAY{compiler.process(ids, **kw)})"
 
 
+def in_ids(column: Any, ids: Any) -> _InIds:
+    """``column IN (subquery)``, computed once on PostgreSQL (see ``_InIds``): OR-ed with
+    other indexed conditions it stays an index scan."""
+    return _InIds(column, ids)
+
+
 def _open_co_executor_of(organization_id: int | None) -> Select[int]:
     """Ids of the appeals where ``organization_id`` is an open (not removed) co-executor."""
     return select(Assignment.appeal_id).where(
