@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import quote_plus
 
@@ -19,6 +20,7 @@ from routing.models import OrganizationKind
 PERIOD_KINDS: Final = tuple(kind.value for kind in PeriodKind)
 KINDS: Final = tuple(kind.value for kind in OrganizationKind)
 PARAMS: Final = ("period", "at", "from", "to", "kind")
+_quote = lru_cache(maxsize=4096)(quote_plus)
 
 
 def _day(value: str) -> date | None:
@@ -71,21 +73,26 @@ def period_params(period: Period) -> dict[str, str]:
 
 
 class Url:
-    """Links that keep the page's period and kind, changing only what a link is about."""
+    """Links that keep the page's period and kind, changing only what a link is about.
+
+    A table has several hundred links: the kept values are encoded once, and the values a
+    link changes (codes, components) through a cache.
+    """
 
     def __init__(self, path: str, params: Mapping[str, str | None]) -> None:
         self.path = path
         self.params = {name: value for name, value in params.items() if value}
+        self._encoded = {name: _quote(value) for name, value in self.params.items()}
 
     def __call__(self, path: str | None = None, /, **changes: str | int | None) -> str:
-        params: dict[str, str] = dict(self.params)
+        encoded = dict(self._encoded)
         for name, value in changes.items():
             key = name.rstrip("_")  # from_ → from
             if value is None or value == "":
-                params.pop(key, None)
+                encoded.pop(key, None)
             else:
-                params[key] = str(value)
-        query = "&".join(f"{name}={quote_plus(value)}" for name, value in params.items())
+                encoded[key] = _quote(str(value))
+        query = "&".join(f"{name}={value}" for name, value in encoded.items())
         target = path or self.path
         return f"{target}?{query}" if query else target
 

@@ -86,6 +86,7 @@ def present(table: dict[str, Any], language: str) -> dict[str, Any]:
         row["display_name"] = name_of(row, language)
         row["move"] = movement(row, language)
         row["reason_words"] = reason_words(row, language)
+    table["shown"] = [name for name in COMPONENTS if table["weights"].get(name, 0) > 0]
     by_code = {row["organization_code"]: row for row in table["rows"]}
     table["top_rows"] = [by_code[code] for code in table["top"]]
     table["anti_rows"] = [by_code[code] for code in table["anti"]]
