@@ -39,7 +39,9 @@ def test_the_box_suggests_articles_as_the_operator_types(
     gas = service.by_slug(session, "gas-smell-emergency")
     assert gas is not None and first == str(gas.id)
     assert "Вставить ответ" in ru.text and "104" in ru.text
-    assert any(words in ru.text for words in ("точно подходит", "вероятно подходит", "может подойти"))
+    assert any(
+        words in ru.text for words in ("точно подходит", "вероятно подходит", "может подойти")
+    )
     # The page's language gives the answers' language; Kazakh typed on a Russian keyboard.
     kk = client.get("/staff/console/kb", params={"q": "газ иси шыгып тур", "lang": "kk"})
     assert 'data-kb-article="' + str(gas.id) + '"' in kk.text.split("</li>")[0]
