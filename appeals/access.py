@@ -7,7 +7,8 @@ found", never "forbidden", so ids cannot be probed.
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Final
 
 from sqlalchemy import Boolean, Select, false, func, or_, select
 from sqlalchemy.ext.compiler import compiles
@@ -89,10 +90,22 @@ def get_for_staff(session: Session, *, user: StaffUser, appeal_id: int) -> Appea
     return appeal
 
 
+#: Tracking numbers: the month of receipt, a dash, 8 characters (``intake.service``).
+TRACKING: Final = re.compile(r"^(\d{4})-?([0-9A-Z]{8})$")
+
+
+def canonical_tracking_number(raw: str) -> str | None:
+    """'2611 7kq3m9xa', '26117KQ3M9XA', ' 2611-7KQ3M9XA ' → '2611-7KQ3M9XA'; None otherwise."""
+    compact = re.sub(r"[\s\-–—_.]+", "", raw or "").upper()
+    match = TRACKING.match(compact)
+    return f"{match[1]}-{match[2]}" if match else None
+
+
 def get_by_tracking_number(session: Session, tracking_number: str) -> Appeal:
-    appeal = session.scalar(
-        select(Appeal).where(Appeal.tracking_number == tracking_number.strip().upper())
-    )
+    """The appeal with this number as people type it: with a space or without the dash,
+    in any case ('2611 7kq3m9xa'); a number of another shape is looked up as written."""
+    number = canonical_tracking_number(tracking_number) or tracking_number.strip().upper()
+    appeal = session.scalar(select(Appeal).where(Appeal.tracking_number == number))
     if appeal is None:
         raise NotFound("no appeal with this tracking number", code="tracking_number_not_found")
     return appeal

@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, selectinload
 
 from appeals import access
+from appeals.access import canonical_tracking_number
 from appeals.lifecycle import Status
 from appeals.models import Appeal, Channel, Citizen
 from core.clock import ALMATY
@@ -48,8 +49,6 @@ from core.errors import ValidationFailed
 from core.models import Role, StaffUser
 from core.phones import normalize_phone
 
-#: Tracking numbers: the month of receipt, a dash, 8 characters (``intake.service``).
-TRACKING: Final = re.compile(r"^(\d{4})-?([0-9A-Z]{8})$")
 #: Text matches ranked for relevance: the newest this many (the rest by date only).
 RANK_WINDOW: Final = 2000
 #: Totals beyond this are shown as "more than" (counting every match costs a full scan).
@@ -59,13 +58,6 @@ NAME_LIMIT: Final = 500
 MAX_QUERY_CHARS: Final = 200
 _DIGITS = re.compile(r"\D+")
 _WORD = re.compile(r"\w{3,}", re.UNICODE)
-
-
-def canonical_tracking_number(raw: str) -> str | None:
-    """'2611 7kq3m9xa', '26117KQ3M9XA', ' 2611-7KQ3M9XA ' → '2611-7KQ3M9XA'; None otherwise."""
-    compact = re.sub(r"[\s\-–—_.]+", "", raw or "").upper()
-    match = TRACKING.match(compact)
-    return f"{match[1]}-{match[2]}" if match else None
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,14 @@ def organization_names(session: Session, language: str) -> dict[int, str]:
     }
 
 
+def organization_codes(session: Session, language: str) -> dict[str, tuple[int, str]]:
+    """code → (id, name) of every organization, for the list's organization filter."""
+    return {
+        organization.code: (organization.id, organization.name(language))
+        for organization in session.scalars(select(Organization))
+    }
+
+
 def appeal_type_name(code: str, language: str) -> str:
     """'complaint' → 'Жалоба' / 'Шағым'; the code itself when the rules do not know it."""
     appeal_type = deadline_policy().rules.appeal_types.get(code)

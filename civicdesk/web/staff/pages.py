@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Final
 
@@ -15,6 +15,7 @@ from appeals import access
 from appeals.lifecycle import ACTIONS, REJECTION_REASONS, Status, status_label
 from appeals.models import Appeal
 from appeals.reasons import stored
+from appeals.search import search
 from appeals.views import audit_contact_revealed, policy_for, staff_view
 from civicdesk import appeal_actions
 from civicdesk.web.confidence import confidence_level
@@ -22,6 +23,7 @@ from civicdesk.web.lookups import (
     appeal_type_name,
     category_names,
     district_names,
+    organization_codes,
     organization_names,
     route_targets,
     staff_names,
@@ -40,6 +42,7 @@ from civicdesk.web.staff.presenters import (
 from civicdesk.web.staff.reasons import Labels, render_stored
 from civicdesk.web.staff.reasons import render as render_reason
 from civicdesk.web.staff.routing_panel import routing_panel
+from civicdesk.web.staff.search_form import marked, read_filters
 from civicdesk.web.staff_auth import HOME_PATH, StaffUserDep, csrf_ok
 from civicdesk.web.staff_frame import staff_error_page, staff_frame
 from civicdesk.web.texts import has, t
@@ -126,18 +129,44 @@ def appeal_list(
     if tab not in tabs:
         tab = default_tab(user)
     page_number = min(max(_int_or_none(page) or 1, 1), MAX_PAGE)
-    appeals, total = access.list_for_staff(
-        session,
-        user=user,
-        statuses=list(TABS[tab]) or None,
-        triage=tab == "triage",
-        limit=PAGE_SIZE,
-        offset=(page_number - 1) * PAGE_SIZE,
-    )
-    moment = now()
     categories = category_names(session, language)
     districts = district_names(session, language)
     organizations = organization_names(session, language)
+    filters, form = read_filters(
+        dict(request.query_params),
+        user=user,
+        language=language,
+        organizations=organization_codes(session, language),
+        districts=districts,
+        categories=categories,
+    )
+    highlights: dict[int, str] = {}
+    capped = False
+    if form.active:
+        # A status chosen in the form narrows the whole list; otherwise the tab's statuses.
+        found = search(
+            session,
+            user=user,
+            filters=replace(
+                filters,
+                statuses=filters.statuses or TABS[tab],
+                triage=tab == "triage" and not filters.statuses,
+            ),
+            limit=PAGE_SIZE,
+            offset=(page_number - 1) * PAGE_SIZE,
+        )
+        appeals, total, capped = found.appeals, found.total, found.capped
+        highlights = found.highlights
+    else:
+        appeals, total = access.list_for_staff(
+            session,
+            user=user,
+            statuses=list(TABS[tab]) or None,
+            triage=tab == "triage",
+            limit=PAGE_SIZE,
+            offset=(page_number - 1) * PAGE_SIZE,
+        )
+    moment = now()
     rows = [
         (
             appeal_row(
@@ -174,6 +203,14 @@ def appeal_list(
             else set()
         ),
         flash=f"done.{done}" if done in ACTIONS else None,
+        form=form,
+        capped=capped,
+        # A highlight is raw text around the match: not for a role whose text is masked.
+        highlights=(
+            {}
+            if policy_for(user.role).text_masks
+            else {key: marked(value) for key, value in highlights.items()}
+        ),
         **staff_frame(request, session, user, language),
     )
 
