@@ -36,3 +36,23 @@ def corpus_model_dir() -> Path:
         classifier, metadata = topic.train_corpus_model(data_dir=DATA, source={"purpose": "tests"})
         save_model(classifier, directory, metadata)
     return directory
+
+
+#: The shared data sets, beside the repository (``../shared/datasets``), as everywhere else.
+SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+
+
+def shared_dataset(relative: str) -> Path:
+    """The path of a shared data set's file; skip with the reason when it is not on this
+    machine, or fail under ``CI=true``, where a missing data set is a broken checkout."""
+    import os
+
+    import pytest
+
+    path = SHARED_DATASETS / relative
+    if not path.is_file():
+        reason = f"shared data set absent: ../shared/datasets/{relative}"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{reason} (CI=true: the data sets must be there)")
+        pytest.skip(reason)
+    return path

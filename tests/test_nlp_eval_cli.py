@@ -12,8 +12,9 @@ import yaml
 from civicdesk.cli import main
 from core.settings import REPO_ROOT
 from nlp.engines import load_model
+from tests.nlp_support import shared_dataset
 
-RYAZAN = Path("/work/shared/datasets/ryazan-nashdom-2019/appeals.csv")
+RYAZAN = "ryazan-nashdom-2019/appeals.csv"  # under ../shared/datasets
 HEADLINE_KEYS = ("accuracy", "macro_f1", "top3_accuracy", "n_test", "texts_per_second")
 
 
@@ -203,12 +204,11 @@ def test_train_from_csv_writes_a_versioned_model(
     assert "--text-col" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not RYAZAN.is_file(), reason=f"real dataset not on this machine: {RYAZAN}")
 def test_real_appeals_beat_the_majority_class(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The first 300 Ryazan portal appeals, 3 folds: real text nobody here wrote."""
-    with RYAZAN.open(encoding="utf-8") as handle:
+    with shared_dataset(RYAZAN).open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))[:300]
     sliced = _write_csv(tmp_path / "ryazan300.csv", rows)
     report = _run_json(
