@@ -55,6 +55,7 @@ bench: install
 	$(BIN)/python bench/sla_sweep.py
 	$(BIN)/python bench/sla_board.py --reuse
 	$(BIN)/python bench/ranking.py --reuse
+	$(BIN)/python bench/kb.py
 	$(BIN)/python bench/bots.py
 	$(BIN)/python bench/bot_media.py
 	$(BIN)/python bench/notifications.py
