@@ -1,8 +1,19 @@
 """Repeats and duplicates against the database: find candidates, judge, record the links.
 
-The pipeline calls ``link_batch`` for every appeal it registers. Candidates come
+The pipeline calls ``link_appeals`` for the appeals of a batch it registers. Candidates come
 from two indexed queries (the citizen's group's recent appeals; the same topic in
 the same district recently); ``intake.repeats.matching`` judges them.
+
+Several workers run batches at once (issue 20), so linking is ordered and locks in one order:
+- an appeal still ``received`` is never a candidate: it belongs to a batch in flight, whose
+  rows that batch holds until it commits (writing its ``incident_id`` would wait on it);
+- a batch links only after every batch holding earlier appeals has committed (it waits on
+  their rows with ``FOR KEY SHARE``), so a near-duplicate of an appeal in a concurrent
+  earlier batch is still found, and two batches never link at the same moment;
+- the rows it writes — the other appeals, then their incidents — are locked in id order
+  before any write, the same order the staff's link actions take (appeal, then incident).
+Two batches therefore cannot deadlock on ``incidents`` (three ``DeadlockDetected`` per run
+before, each rolling a batch back into RQ's 5/30/120 s retries).
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ from typing import Any
 from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
+from appeals.lifecycle import Status
 from appeals.models import Appeal, AppealLink, Citizen, Incident, LinkKind
 from intake.repeats import identity
 from intake.repeats.matching import AppealFacts, Match, MatchRules, best_matches, match_keys
@@ -60,6 +72,8 @@ def _window(since: str = "since") -> list[Any]:
         received >= bindparam(since, type_=received.type),
         received <= bindparam("until", type_=received.type),
         Appeal.id != bindparam("self_id"),
+        # In flight in another batch (its rows locked until it commits): not yet comparable.
+        Appeal.status != Status.RECEIVED,
     ]
 
 
@@ -214,13 +228,63 @@ def join_incident(session: Session, appeal: Appeal, other: Appeal) -> Incident:
     return incident
 
 
+def wait_for_earlier_batches(session: Session, first_id: int) -> None:
+    """Wait until no batch holds an appeal older than ``first_id`` (PostgreSQL only).
+
+    ``FOR KEY SHARE`` waits for a batch's ``FOR UPDATE`` claim but not for another waiter, and
+    rows that are done are dropped when rechecked after the wait. A batch waits only for
+    batches whose first appeal is older than its own, so the waits cannot form a cycle; an
+    unclaimed appeal it touches is skipped by claims (``SKIP LOCKED``) until it commits.
+    """
+    session.execute(
+        select(Appeal.id)
+        .where(Appeal.status == Status.RECEIVED, Appeal.id < first_id)
+        .order_by(Appeal.id)
+        .with_for_update(read=True, key_share=True)
+    ).all()
+
+
+def _lock_in_order(session: Session, other_ids: set[int]) -> None:
+    """Lock the appeals a batch links to, then their incidents, each in id order."""
+    if not other_ids:
+        return
+    others = session.scalars(
+        select(Appeal)
+        .where(Appeal.id.in_(sorted(other_ids)))
+        .order_by(Appeal.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    incident_ids = sorted({other.incident_id for other in others if other.incident_id})
+    if incident_ids:
+        session.scalars(
+            select(Incident)
+            .where(Incident.id.in_(incident_ids))
+            .order_by(Incident.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
+
+
 def link_appeals(session: Session, appeal_ids: list[int], rules: MatchRules | None = None) -> int:
     """The pipeline step: look for a repeat and a duplicate of each appeal; returns links made."""
-    made = 0
+    if not appeal_ids:
+        return 0
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        wait_for_earlier_batches(session, min(appeal_ids))
+    found = []
     for appeal_id in appeal_ids:
         repeat, duplicate = find_matches(session, appeal_id, rules)
-        if repeat is None and duplicate is None:
-            continue
+        if repeat is not None or duplicate is not None:
+            found.append((appeal_id, repeat, duplicate))
+    if postgresql:
+        _lock_in_order(
+            session,
+            {int(duplicate.evidence["other_id"]) for _, _, duplicate in found if duplicate},
+        )
+    made = 0
+    for appeal_id, repeat, duplicate in found:
         appeal = session.get(Appeal, appeal_id)
         if appeal is None:
             continue

@@ -1,0 +1,206 @@
+"""Several workers on one PostgreSQL and one Redis (issue 20).
+
+Each test runs on a schema of its own whose data is committed (several connections at once
+see it, as several machines would), built by the migrations with the reference data.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+
+from appeals.lifecycle import Status
+from appeals.models import Appeal, Channel, Incident
+from core import db
+from core.migrate import upgrade
+from core.settings import Settings, override_settings
+from intake.pipeline import process_batch
+from intake.schemas import CitizenContact, IncomingContact
+from tests.conftest import PG_ADMIN_URL, REDIS_URL, _unavailable, schema_url
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+# One lamp post, reported by many people in different words: near-duplicates of each other.
+NEAR_DUPLICATES = (
+    "На улице Жандосова, 84 не горит уличное освещение, вечером совсем темно",
+    "Ул. Жандосова, 84: третий день не работают фонари, темно и опасно",
+    "Опять не горят фонари на ул. Жандосова, 84 — уже писал, темно, ничего не сделали",
+)
+
+
+@pytest.fixture(scope="module")
+def shared_schema(pg_engine: Engine) -> Iterator[tuple[Settings, Engine]]:
+    """A migrated schema with reference data whose commits every connection sees."""
+    from redis import Redis
+
+    redis_url = REDIS_URL
+    try:
+        Redis.from_url(redis_url, socket_connect_timeout=2).ping()
+    except Exception as error:
+        _unavailable("Redis", error)
+    name = f"civicdesk_scale_{uuid.uuid4().hex[:8]}"
+    admin = db.make_engine(PG_ADMIN_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{name}"'))
+    url = schema_url(name)
+    # Redis set, with a queue no worker reads: submit enqueues and the test runs batches itself.
+    settings = Settings(
+        environment="test", database_url=url, redis_url=redis_url, queue_name=f"cd-scale-{name}"
+    )
+    previous = db._engine, db._session_factory
+    engine = db.make_engine(url, pool_size=8)
+    try:
+        with override_settings(settings):
+            upgrade(url)
+            db.configure(settings, engine=engine)
+            from civicdesk.bootstrap import load_all_reference
+
+            with db.transaction() as session:
+                load_all_reference(session, settings)
+            yield settings, engine
+    finally:
+        db._engine, db._session_factory = previous
+        engine.dispose()
+        connection = Redis.from_url(redis_url)
+        for key in connection.scan_iter(f"*{settings.queue_name}*"):
+            connection.delete(key)
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
+
+
+def submit_many(settings: Settings, texts: list[str], tag: str) -> list[int]:
+    from intake.service import submit
+
+    ids = []
+    with override_settings(settings), db.transaction() as session:
+        for n, body in enumerate(texts):
+            result = submit(
+                session,
+                IncomingContact(
+                    channel=Channel.PORTAL,
+                    external_id=f"{tag}-{n}",
+                    text=body,
+                    citizen=CitizenContact(phone=f"+7702{abs(hash(tag)) % 1000:03d}{n:04d}"),
+                ),
+            )
+            ids.append(result.appeal_id)
+    return ids
+
+
+def drain_in_threads(settings: Settings, workers: int, batch: int) -> tuple[list[int], list[str]]:
+    """Run ``workers`` threads that each claim and process batches until none is left."""
+    counts = [0] * workers
+    errors: list[str] = []
+    start = threading.Barrier(workers)
+
+    def work(index: int) -> None:
+        with override_settings(settings):
+            start.wait()
+            while True:
+                try:
+                    with db.transaction() as session:
+                        done = len(process_batch(session, limit=batch))
+                except Exception as error:  # a deadlock would land here
+                    errors.append(f"{type(error).__name__}: {error}"[:300])
+                    continue
+                if not done:
+                    return
+                counts[index] += done
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    return counts, errors
+
+
+def incident_pattern(engine: Engine, ids: list[int]) -> list[int | None]:
+    """Which appeals share an incident, as the position of the incident's first appeal."""
+    with engine.connect() as probe:
+        rows = dict(
+            probe.execute(select(Appeal.id, Appeal.incident_id).where(Appeal.id.in_(ids))).all()
+        )
+        statuses = probe.scalars(select(Appeal.status).where(Appeal.id.in_(ids))).all()
+        assert len(statuses) == len(ids) and Status.RECEIVED not in statuses
+        for incident in {i for i in rows.values() if i is not None}:
+            counted = probe.scalar(select(Incident.appeals_count).where(Incident.id == incident))
+            members = probe.scalar(
+                select(func.count()).select_from(Appeal).where(Appeal.incident_id == incident)
+            )
+            assert counted == members  # no lost update of the count
+    first: dict[int, int] = {}
+    for position, appeal_id in enumerate(ids):
+        incident = rows[appeal_id]
+        if incident is not None:
+            first.setdefault(incident, position)
+    return [first.get(rows[i]) if rows[i] is not None else None for i in ids]
+
+
+def test_two_workers_share_a_burst_of_near_duplicates_without_deadlock(
+    shared_schema: tuple[Settings, Engine],
+) -> None:
+    """Two batches at once link near-duplicates of one place: no deadlock, both do work, and
+    the incidents come out exactly as one worker makes them (before, two batches updated the
+    incident rows in different orders: DeadlockDetected, the batch rolled back into RQ's
+    retries; and a pair split across two concurrent batches was not linked)."""
+    settings, engine = shared_schema
+    burst = [NEAR_DUPLICATES[n % 3] for n in range(48)]
+    alone = submit_many(settings, burst, f"alone-{uuid.uuid4().hex[:6]}")
+    counts, errors = drain_in_threads(settings, workers=1, batch=4)
+    assert errors == [] and counts == [len(alone)]
+    # The same burst at another street (the first one's incidents are no candidates there).
+    other_street = [text.replace("Жандосова", "Сатпаева") for text in burst]
+    shared = submit_many(settings, other_street, f"shared-{uuid.uuid4().hex[:6]}")
+    counts, errors = drain_in_threads(settings, workers=2, batch=4)
+    assert errors == []
+    assert sum(counts) == len(shared) and min(counts) > 0, counts
+    expected = incident_pattern(engine, alone)
+    assert sum(1 for p in expected if p is not None) > len(burst) // 2  # near-duplicates found
+    assert incident_pattern(engine, shared) == expected
+
+
+def test_a_later_batch_waits_for_an_earlier_one_before_linking(
+    shared_schema: tuple[Settings, Engine],
+) -> None:
+    """The later batch's near-duplicate joins the incident of the earlier batch's appeal,
+    although the earlier batch was still open when the later one started."""
+    settings, engine = shared_schema
+    tag = f"order-{uuid.uuid4().hex[:6]}"
+    texts = [text.replace("Жандосова", "Розыбакиева") for text in NEAR_DUPLICATES]
+    first = submit_many(settings, texts[:2], f"{tag}-a")
+    second = submit_many(settings, texts[2:], f"{tag}-b")
+    factory: Any = db.session_factory()
+    with override_settings(settings):
+        early = factory()
+        try:
+            assert sorted(process_batch(early, appeal_ids=first)) == first  # not committed yet
+            outcome: list[Any] = []
+
+            def later() -> None:
+                with override_settings(settings), db.transaction() as session:
+                    outcome.append(process_batch(session, appeal_ids=second))
+
+            thread = threading.Thread(target=later)
+            thread.start()
+            thread.join(timeout=3)
+            assert thread.is_alive()  # waiting for the earlier batch, not linking blind
+            early.commit()
+            thread.join(timeout=60)
+            assert outcome == [second]
+        finally:
+            early.close()
+    with engine.connect() as probe:
+        incidents = dict(
+            probe.execute(
+                select(Appeal.id, Appeal.incident_id).where(Appeal.id.in_(first + second))
+            ).all()
+        )
+    assert incidents[second[0]] is not None
+    assert incidents[second[0]] in {incidents[i] for i in first}
