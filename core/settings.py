@@ -72,9 +72,9 @@ class Settings(BaseSettings):
     # A coalesced job's claim (core.jobs) lives this long unless its worker renews it: a
     # killed worker stops blocking new runs within these seconds.
     coalesce_claim_ttl_s: int = Field(default=5, ge=2)
-    # Workers that may drain a backlog of new appeals together (batches are locked SKIP
-    # LOCKED; >1 may miss a repeat link between two appeals processed at the same moment).
-    pipeline_workers: int = Field(default=1, ge=1, le=64)
+    # Pipeline runs that may drain a backlog of new appeals together, one per worker (each
+    # claims its own batch FOR UPDATE SKIP LOCKED; linking waits for earlier batches, issue 20).
+    pipeline_workers: int = Field(default=8, ge=1, le=64)
     # nlp (issue 4): topic engine and where its model directory lives (docs/nlp-engines.md).
     nlp_engine: str = "tfidf-linear"
     nlp_model_dir: str = "var/models/topic"
