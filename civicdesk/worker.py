@@ -39,6 +39,20 @@ def sweep_notifications() -> int:
     return sweep()
 
 
+def sweep_social(settings: Settings) -> None:
+    """Replies under comments whose retry fell due, sends a crash interrupted, and the Graph
+    poller when its interval has passed (issue 18)."""
+    from channels.social.jobs import sweep
+
+    try:
+        report = sweep(settings)
+    except Exception:  # a platform's outage must not stop the rest of the pass
+        log.exception("social sweep failed; will try again")
+        return
+    if report.get("sent") or report.get("failed") or report.get("new_comments"):
+        log.info("social sweep: %s", report)
+
+
 def run_due_analytics(settings: Settings) -> list[str]:
     """The nightly export, the burst checks and Monday's report, each once (issue 17)."""
     from analytics.jobs import run_due
@@ -85,6 +99,7 @@ def relay_pass(settings: Settings) -> None:
         sent = sweep_notifications()
         if sent:
             log.info("notification sweep: %d sent", sent)
+        sweep_social(settings)
         snapshot_rankings()
         started = run_due_analytics(settings)
         if started:

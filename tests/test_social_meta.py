@@ -394,7 +394,7 @@ def test_throttling_is_retried_later_and_a_gone_comment_fails_with_its_code(
         .values(next_attempt_at=now())
     )
     session.commit()
-    social_jobs.sweep(meta_settings, poll=False)
+    social_jobs.sweep(meta_settings, with_poll=False)
     receipt = _replies(session, comment)[ReplyKind.RECEIPT]
     assert receipt.state is ReplyState.SENT and receipt.attempts == 2
     assert len([r for r in graph.replies if r["target"] == "179010"]) == 1

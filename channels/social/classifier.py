@@ -46,6 +46,7 @@ from nlp.engine import (
     read_metadata,
     save_model,
 )
+from nlp.places import fold
 from nlp.sklearn_engine import DEFAULTS, TfidfLinearClassifier
 
 APPEAL, NOT_APPEAL = "appeal", "not_appeal"
@@ -213,9 +214,15 @@ def probabilities(model: CommentClassifier, pairs: Sequence[tuple[str, str]]) ->
     return out
 
 
+# The tokens ``normalize`` puts for an emoji, a mention and a link, spelled as it folds them
+# ("эмоджи…" → "емоджи…", "ссылка" → "ссилка"): compared unfolded, no comment was ever wordless.
+_NO_WORD_PREFIXES = tuple(fold(word) for word in ("эмоджи", "упоминание", "ссылка"))
+
+
 def has_words(text: str) -> bool:
+    """Whether anything but emoji, mentions, links and punctuation is written."""
     return any(
-        not word.startswith(("эмоджи", "упоминание", "ссылка")) and word not in "?!"
+        not word.startswith(_NO_WORD_PREFIXES) and word not in "?!"
         for word in normalize(text).split()
     )
 
