@@ -41,6 +41,9 @@ def install_web(app: FastAPI) -> None:
     from civicdesk.web.kb import pages as kb_pages
 
     app.include_router(kb_pages.router)  # the knowledge base's editor pages (issue 15)
+    from civicdesk.web.social import pages as social_pages
+
+    app.include_router(social_pages.router)  # social-media monitoring for operators (issue 18)
     from civicdesk.web.ratings import operators as ratings_operators
     from civicdesk.web.ratings import organization as ratings_organization
     from civicdesk.web.ratings import pages as ratings_pages

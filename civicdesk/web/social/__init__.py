@@ -1,0 +1,1 @@
+"""The operators' social-media monitoring page (issue 18)."""
