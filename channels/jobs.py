@@ -64,7 +64,38 @@ def reopen_after_low_rating(session: Session, *, rating_id: int) -> bool:
         reason=Reason("low_rating", {"score": rating.score, "comment": rating.comment or ""}),
     )
     answers.mark_reopened(session, rating)
+    _tell_staff_of_low_rating(session, appeal, rating)
     return True
+
+
+#: The inbox notice of a reopening by a low rating (issue 14, item 5), ru and kk.
+LOW_RATING_NOTICE = {
+    "ru": "Обращение {tn} возобновлено: заявитель оценил ответ на {score} из 5.",
+    "kk": "{tn} өтініші қайта қаралуда: өтініш беруші жауапты {score}/5 деп бағалады.",
+}
+LOW_RATING_COMMENT = {"ru": " Комментарий заявителя: «{comment}»", "kk": " Пікірі: «{comment}»"}
+
+
+def _tell_staff_of_low_rating(session: Session, appeal: Appeal, rating: AnswerRating) -> None:
+    """The executor's organization and the inspectors learn at once why the appeal is
+    back, in the citizen's words; contacts typed in the comment are masked (an inbox
+    text carries no personal data)."""
+    from core.pii import mask_text
+    from sla.workflow import notify
+
+    comment = (mask_text(rating.comment) or "").strip()[:500]
+    text = tuple(
+        LOW_RATING_NOTICE[language].format(tn=appeal.tracking_number, score=rating.score)
+        + (LOW_RATING_COMMENT[language].format(comment=comment) if comment else "")
+        for language in ("ru", "kk")
+    )
+    recipients: list[dict[str, Any]] = [{"role": "inspector"}]
+    if appeal.organization_id is not None:
+        recipients.append({"role": "executor", "organization_id": appeal.organization_id})
+    for recipient in recipients:
+        notify(
+            session, kind="low_rating", appeal_id=appeal.id, text=(text[0], text[1]), **recipient
+        )
 
 
 def _close(sender: object) -> None:

@@ -265,14 +265,25 @@ def rate(
     the tracking number may read the answer, but a rating speaks for the citizen."""
     appeal = access.get_by_tracking_number(session, tracking_number)
     require_citizen(session, appeal, citizen_token=citizen_token, idempotency_key=idempotency_key)
-    answers.rate_answer(
+    rating = answers.rate_answer(
         session,
         appeal_id=appeal.id,
         score=request.score,
         comment=request.comment,
         channel=request.channel,
     )
+    reopen_now(session, appeal, rating)
     return appeal_view(session, appeal, language)
+
+
+def reopen_now(session: Session, appeal: Appeal, rating: AnswerRating) -> None:
+    """A low rating reopens the appeal in the rating's own transaction, so the answer to
+    the citizen says ``reopened`` and ``can_rate: false`` instead of the state before; the
+    ``rating.low`` event handler after commit then finds it done (``reopened_at``)."""
+    from channels.jobs import reopen_after_low_rating
+
+    if answers.should_reopen(rating) and reopen_after_low_rating(session, rating_id=rating.id):
+        session.refresh(appeal)
 
 
 def my_appeals(

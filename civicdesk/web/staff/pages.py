@@ -41,6 +41,7 @@ from civicdesk.web.staff.presenters import (
 )
 from civicdesk.web.staff.reasons import Labels, render_stored
 from civicdesk.web.staff.reasons import render as render_reason
+from civicdesk.web.staff.rework import previous_answer, rework_notice
 from civicdesk.web.staff.routing_panel import routing_panel
 from civicdesk.web.staff.search_form import marked, read_filters
 from civicdesk.web.staff_auth import HOME_PATH, StaffUserDep, csrf_ok
@@ -254,6 +255,7 @@ def _detail_page(
             )
         )
     names = available_actions(user, appeal)
+    rework = rework_notice(appeal, language)
     error_key = f"staff_error.{error.code}" if error is not None else None
     moment = local(now())
     co_executor_context = _co_executor_context(session, user, appeal, language, names)
@@ -264,6 +266,10 @@ def _detail_page(
         status_code=status_code,
         private=True,
         appeal=view,
+        rework=rework,
+        rework_by=(
+            actors.get(rework.actor_id, "") if rework and rework.actor_id is not None else ""
+        ),
         routing_reason=render_stored(
             appeal.routing_reason_code,
             appeal.routing_reason_params,
@@ -353,13 +359,18 @@ def _co_executor_context(
         "co_my_part": next((row for row in rows if row.mine), None) if is_open else None,
         "co_pending": pending,
         "answer_draft": (
-            # A draft of the answer to the citizen: headed in the citizen's language.
-            coexecutors.combined_answer(
-                session, appeal, language="kk" if appeal.language == "kk" else "ru"
+            # A returned or reopened answer is the start of the new one (issue 14, item 4);
+            # else a draft of co-executors' parts, headed in the citizen's language.
+            (
+                previous_answer(appeal)
+                or coexecutors.combined_answer(
+                    session, appeal, language="kk" if appeal.language == "kk" else "ru"
+                )
             )
-            if "answer" in names and not appeal.answer_text
+            if "answer" in names and (previous_answer(appeal) or not appeal.answer_text)
             else ""
         ),
+        "answer_previous": "answer" in names and bool(previous_answer(appeal)),
     }
 
 

@@ -130,6 +130,8 @@ def available_actions(user: StaffUser, appeal: Appeal) -> list[str]:
             and (appeal.organization_id is None or appeal.organization_id != user.organization_id)
         ):
             continue
+        if name == "accept" and appeal.status is Status.RETURNED:
+            continue  # already the executor's: they fix the answer (issue 14, item 4)
         target = route_target(appeal) if name == "route" else ACTION_TARGET[name]
         if target not in TRANSITIONS[appeal.status]:
             continue
