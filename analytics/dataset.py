@@ -219,37 +219,69 @@ def _utc(column: Any) -> Any:
     return type_coerce(column, DateTime(timezone=True))
 
 
+def _latest_per_appeal(
+    appeal_id: Any,
+    columns: Sequence[Any],
+    order: Sequence[Any],
+    where: Sequence[Any],
+    name: str,
+    dialect: str,
+) -> Any:
+    """One row per appeal: its latest (by ``order``) row of a history table.
+
+    On PostgreSQL as ``DISTINCT ON (appeal_id)``: the planner knows it yields one row per
+    appeal and hash- or merge-joins it. ``row_number() … = 1`` (what other databases get)
+    is estimated at a small fraction of that, which made PostgreSQL pick a nested loop
+    over the materialised subquery: quadratic, 70 s for 30,000 appeals."""
+    if dialect == "postgresql":
+        return (
+            select(appeal_id.label("appeal_id"), *columns)
+            .where(*where)
+            .distinct(appeal_id)
+            .order_by(appeal_id, *order)
+            .subquery(name)
+        )
+    ranked = (
+        select(
+            appeal_id.label("appeal_id"),
+            *columns,
+            func.row_number().over(partition_by=appeal_id, order_by=order).label("position"),
+        )
+        .where(*where)
+        .subquery(f"{name}_ranked")
+    )
+    return (
+        select(ranked.c.appeal_id, *(ranked.c[column.key] for column in columns))
+        .where(ranked.c.position == 1)
+        .subquery(name)
+    )
+
+
 def appeal_rows_query(
     ranges: Sequence[tuple[datetime, datetime]] | None = None,
+    *,
+    dialect: str = "postgresql",
 ) -> Select[Any]:
     """Every appeal (received in one of ``ranges``, [from, to)) with its labels, one row
     each, in the order they arrived."""
     now_org = aliased(Organization)
     time_org = aliased(Organization)
-    lead = (
-        select(
-            Assignment.appeal_id.label("appeal_id"),
-            Assignment.organization_id.label("organization_id"),
-            func.row_number()
-            .over(
-                partition_by=Assignment.appeal_id,
-                order_by=(Assignment.started_at.desc(), Assignment.id.desc()),
-            )
-            .label("position"),
-        )
-        .where(Assignment.role == AssignmentRole.LEAD, Assignment.kind != "reorganization")
-        .subquery("lead")
+    lead = _latest_per_appeal(
+        Assignment.appeal_id,
+        [Assignment.organization_id.label("organization_id")],
+        (Assignment.started_at.desc(), Assignment.id.desc()),
+        (Assignment.role == AssignmentRole.LEAD, Assignment.kind != "reorganization"),
+        "lead",
+        dialect,
     )
-    rating = select(
-        AnswerRating.appeal_id.label("appeal_id"),
-        AnswerRating.score.label("score"),
-        func.row_number()
-        .over(
-            partition_by=AnswerRating.appeal_id,
-            order_by=(AnswerRating.answered_at.desc(), AnswerRating.id.desc()),
-        )
-        .label("position"),
-    ).subquery("rating")
+    rating = _latest_per_appeal(
+        AnswerRating.appeal_id,
+        [AnswerRating.score.label("score")],
+        (AnswerRating.answered_at.desc(), AnswerRating.id.desc()),
+        (),
+        "rating",
+        dialect,
+    )
     steps = (
         select(
             AppealStatusChange.appeal_id.label("appeal_id"),
@@ -310,9 +342,9 @@ def appeal_rows_query(
         .outerjoin(CategoryArea, CategoryArea.code == Category.area_code)
         .outerjoin(District, District.code == Appeal.district_code)
         .outerjoin(now_org, now_org.id == Appeal.organization_id)
-        .outerjoin(lead, and_(lead.c.appeal_id == Appeal.id, lead.c.position == 1))
+        .outerjoin(lead, lead.c.appeal_id == Appeal.id)
         .outerjoin(time_org, time_org.id == lead.c.organization_id)
-        .outerjoin(rating, and_(rating.c.appeal_id == Appeal.id, rating.c.position == 1))
+        .outerjoin(rating, rating.c.appeal_id == Appeal.id)
         .outerjoin(steps, steps.c.appeal_id == Appeal.id)
         .order_by(Appeal.received_at, Appeal.id)
     )
@@ -429,7 +461,7 @@ def iter_appeal_tables(
 ) -> Iterator[pa.Table]:
     """The appeals of ``ranges`` (all: None) as Arrow tables of up to ``batch`` rows, in
     the order they arrived, streamed from the database."""
-    query = appeal_rows_query(ranges)
+    query = appeal_rows_query(ranges, dialect=session.get_bind().dialect.name)
     result = session.execute(query.execution_options(stream_results=True, yield_per=batch))
     for partition in result.partitions(batch):
         yield to_table(partition, pseudonyms=pseudonyms, moment=moment, h3_resolution=h3_resolution)
