@@ -141,7 +141,9 @@ def dispatch(outbox_id: int, job: str, args: list[Any], settings: Settings | Non
         func=job,
         args=list(args),
         kwargs={"outbox_id": outbox_id},
-        job_id=f"outbox-{outbox_id}",
+        # RQ keeps jobs under rq:job:<id> for every queue: the deployment's prefix keeps two
+        # deployments' outbox row 5 apart.
+        job_id=f"{settings.queue_name}-outbox-{outbox_id}",
         timeout=JOB_TIMEOUT_S,
         failure_ttl=7 * 24 * 3600,
         result_ttl=3600,

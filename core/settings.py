@@ -28,7 +28,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = Field(default="sqlite:///var/civicdesk.sqlite3")
     redis_url: str | None = None
-    queue_name: str = "civicdesk"
+    # The deployment's name in Redis: the RQ queue, and the start of every key and pub/sub
+    # channel of ours (two deployments sharing one Redis database never meet; issue 20).
+    queue_name: str = Field(default="civicdesk", pattern=r"^[A-Za-z0-9_.-]{1,80}$")
     secret_key: str = DEVELOPMENT_SECRET
     data_dir: Path = REPO_ROOT / "data"
     timezone: str = "Asia/Almaty"

@@ -204,3 +204,46 @@ def test_a_later_batch_waits_for_an_earlier_one_before_linking(
         )
     assert incidents[second[0]] is not None
     assert incidents[second[0]] in {incidents[i] for i in first}
+
+
+def test_two_deployments_on_one_redis_do_not_see_each_others_screen_pops() -> None:
+    """Two cities share a Redis database: a pop for operator 7 of one never reaches
+    operator 7 of the other (before, both used the channel civicdesk:screenpop:7)."""
+    import asyncio
+
+    from redis import Redis
+
+    from channels.telephony.screen_pop import ScreenPop, channel_name, screen_pop_bus
+    from core.clock import now
+
+    try:
+        Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as error:
+        _unavailable("Redis", error)
+    tag = uuid.uuid4().hex[:6]
+    almaty, astana = (
+        Settings(environment="test", redis_url=REDIS_URL, queue_name=f"{city}-{tag}")
+        for city in ("almaty", "astana")
+    )
+    operator = 7
+
+    def pop(call_id: int) -> ScreenPop:
+        return ScreenPop(call_id, f"1.{call_id}", None, "1308", operator, now())
+
+    async def scenario() -> list[int]:
+        listening = screen_pop_bus(astana).subscribe(operator).__aiter__()
+        waiting = asyncio.ensure_future(listening.__anext__())
+        client = Redis.from_url(REDIS_URL)
+        channel = channel_name(operator, astana.queue_name)
+        for _ in range(100):
+            if client.pubsub_numsub(channel)[0][1] >= 1:
+                break
+            await asyncio.sleep(0.05)
+        screen_pop_bus(almaty).publish(pop(1))  # the other city's operator 7
+        screen_pop_bus(astana).publish(pop(2))
+        received = [(await asyncio.wait_for(waiting, 5)).call_id]
+        await listening.aclose()  # type: ignore[attr-defined]
+        return received
+
+    assert asyncio.run(scenario()) == [2]
+    assert screen_pop_bus(almaty) is not screen_pop_bus(astana)

@@ -6,6 +6,9 @@ configured the bus is a Redis pub/sub channel per operator (the listener and the
 processes are different processes); without it an in-process memory bus serves the
 single-process development setup and the tests. A pop is a hint to refresh, not a
 record: a console that was not listening misses it and reads the call list instead.
+
+The channel names start with the deployment's Redis prefix (``CIVICDESK_QUEUE_NAME``, as
+every key of ours does), so two deployments sharing one Redis never see each other's pops.
 """
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ from typing import Any, Protocol
 
 from core.settings import Settings
 
-CHANNEL_PREFIX = "civicdesk:screenpop:"
+DEFAULT_PREFIX = "civicdesk"  # the default of CIVICDESK_QUEUE_NAME
 
 
-def channel_name(operator_id: int) -> str:
-    return f"{CHANNEL_PREFIX}{operator_id}"
+def channel_name(operator_id: int, prefix: str = DEFAULT_PREFIX) -> str:
+    return f"{prefix}:screenpop:{operator_id}"
 
 
 @dataclass(frozen=True)
@@ -119,8 +122,9 @@ class MemoryScreenPopBus:
 class RedisScreenPopBus:
     """Redis pub/sub, one channel per operator, so the listener and web processes meet."""
 
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, prefix: str = DEFAULT_PREFIX) -> None:
         self.redis_url = redis_url
+        self.prefix = prefix
         self._client: Any = None
 
     def _sync_client(self) -> Any:
@@ -131,7 +135,7 @@ class RedisScreenPopBus:
         return self._client
 
     def publish(self, pop: ScreenPop) -> None:
-        self._sync_client().publish(channel_name(pop.operator_id), pop.to_json())
+        self._sync_client().publish(channel_name(pop.operator_id, self.prefix), pop.to_json())
 
     async def subscribe(self, operator_id: int) -> AsyncIterator[ScreenPop]:
         from redis.asyncio import Redis as AsyncRedis
@@ -139,7 +143,7 @@ class RedisScreenPopBus:
         # Any: redis-py's asyncio client leaves aclose() untyped.
         client: Any = AsyncRedis.from_url(self.redis_url, socket_connect_timeout=2)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(channel_name(operator_id))
+        await pubsub.subscribe(channel_name(operator_id, self.prefix))
         try:
             while True:
                 message = await pubsub.get_message(timeout=1.0)
@@ -156,16 +160,17 @@ class RedisScreenPopBus:
 
 
 _memory_bus = MemoryScreenPopBus()
-_redis_buses: dict[str, RedisScreenPopBus] = {}
+_redis_buses: dict[tuple[str, str], RedisScreenPopBus] = {}
 _redis_lock = threading.Lock()
 
 
 def screen_pop_bus(settings: Settings) -> ScreenPopBus:
     """Redis pub/sub when ``redis_url`` is set; the shared in-process bus otherwise."""
     if settings.redis_url:
+        key = (settings.redis_url, settings.queue_name)
         with _redis_lock:
-            bus = _redis_buses.get(settings.redis_url)
+            bus = _redis_buses.get(key)
             if bus is None:
-                bus = _redis_buses[settings.redis_url] = RedisScreenPopBus(settings.redis_url)
+                bus = _redis_buses[key] = RedisScreenPopBus(*key)
             return bus
     return _memory_bus
