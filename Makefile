@@ -57,6 +57,7 @@ bench: install
 	$(BIN)/python bench/ranking.py --reuse
 	$(BIN)/python bench/kb.py
 	$(BIN)/python bench/bots.py
+	$(BIN)/python bench/social.py --json
 	$(BIN)/python bench/bot_media.py
 	$(BIN)/python bench/notifications.py
 	$(BIN)/python bench/ami.py
