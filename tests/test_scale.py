@@ -247,3 +247,37 @@ def test_two_deployments_on_one_redis_do_not_see_each_others_screen_pops() -> No
 
     assert asyncio.run(scenario()) == [2]
     assert screen_pop_bus(almaty) is not screen_pop_bus(astana)
+
+
+def test_a_notification_retry_is_scheduled_no_earlier_than_it_is_due() -> None:
+    """RQ's scheduler keeps whole seconds; a retry due in 2.4 s must not be put at 2 s
+    (it ran early, found nothing due, and the row waited for the 30 s sweep)."""
+    import time
+
+    from redis import Redis
+
+    from channels.jobs import _schedule_retry
+    from core import jobs
+
+    try:
+        Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as error:
+        _unavailable("Redis", error)
+    settings = Settings(
+        environment="test", redis_url=REDIS_URL, queue_name=f"cd-retry-{uuid.uuid4().hex[:6]}"
+    )
+    queue = jobs.queue(settings)
+    try:
+        with override_settings(settings):
+            registry = queue.scheduled_job_registry
+            seen: set[str] = set()
+            for delay in (0.1, 2.4, 5.0):
+                asked_at = time.time()
+                _schedule_retry(42, delay)
+                (job_id,) = set(registry.get_job_ids()) - seen
+                seen.add(job_id)
+                at = float(registry.connection.zscore(registry.key, job_id))
+                assert asked_at + delay <= at <= asked_at + delay + 2
+    finally:
+        queue.scheduled_job_registry.remove_jobs()
+        queue.delete(delete_jobs=True)
