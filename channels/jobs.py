@@ -144,7 +144,8 @@ def _reschedule_early(unclaimed: list[int]) -> None:
             )
         ).all()
     for notification_id, due_at in early:
-        _schedule_retry(notification_id, (due_at - moment).total_seconds())
+        if due_at is not None:  # the query asked for a time; this tells mypy
+            _schedule_retry(notification_id, (due_at - moment).total_seconds())
 
 
 def deliver_batch(
