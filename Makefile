@@ -63,6 +63,7 @@ bench: install
 	$(BIN)/python bench/ami.py
 	$(BIN)/python bench/console.py
 	$(BIN)/python bench/demo_month.py
+	$(BIN)/python bench/pii.py
 
 lint: install
 	$(BIN)/ruff check .
