@@ -93,6 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(social_webhooks)  # Instagram, Facebook Pages, VK webhooks (issue 18)
     app.include_router(social_router)  # the monitoring's staff API (issue 18)
+    from channels.social.config import accounts as social_accounts
+
+    social_accounts(settings)  # a bad CIVICDESK_SOCIAL_ACCOUNTS stops the start, named
     from civicdesk.web import install_web
 
     install_web(app)

@@ -223,3 +223,14 @@ def test_the_kpi_shows_the_median_of_working_hours_to_the_first_reply(
     assert "цель достигнута" in russian and "Отвечено: 1; ждут ответа: 0" in russian
     assert "Соңғы 30 күндегі медиана: 0,50 жұмыс сағаты" in kazakh
     assert "мақсат орындалды" in kazakh
+
+
+def test_a_bad_account_entry_stops_the_start_and_names_it(settings: Settings) -> None:
+    from channels.social.config import ConfigError
+    from civicdesk.app import create_app
+
+    bad = settings.model_copy(
+        update={"social_accounts": [{"platform": "instagram", "id": "1"}, {"platform": "x"}]}
+    )
+    with override_settings(bad), pytest.raises(ConfigError, match="account 1"):
+        create_app(bad)
