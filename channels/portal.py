@@ -188,6 +188,26 @@ def file_appeal(
     )
 
 
+def link_to_token(session: Session, *, citizen_token: str | None, appeal_id: int) -> str:
+    """Link an appeal filed on the web portal to the browser's citizen token (a fresh one
+    when it has none or a forged one) and return the token, to keep in a signed cookie:
+    the proof ``require_citizen`` asks for when the citizen rates the answer."""
+    token: str | None = citizen_token.strip() if citizen_token else None
+    try:
+        token_hash = check_token(token) if token else None
+    except NotAuthenticated:
+        token_hash = None
+    if token is None or token_hash is None:
+        token = mint_token()
+        token_hash = hashlib.sha256(token.encode()).hexdigest()
+    session.execute(
+        dialect_insert(session.get_bind().dialect.name, table_of(PortalTokenAppeal))
+        .values(token_hash=token_hash, appeal_id=appeal_id)
+        .on_conflict_do_nothing(index_elements=["token_hash", "appeal_id"])
+    )
+    return token
+
+
 def require_citizen(
     session: Session,
     appeal: Appeal,

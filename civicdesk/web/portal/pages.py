@@ -13,8 +13,11 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from appeals import access
-from appeals.models import Channel
+from appeals.lifecycle import Status
+from appeals.models import Appeal, Channel
+from channels import portal
 from civicdesk.web.lookups import category_groups, district_options
+from civicdesk.web.portal import rating
 from civicdesk.web.rendering import page_language, redirect, render
 from civicdesk.web.texts import has, t
 from core.api_deps import DbSession
@@ -190,8 +193,14 @@ def submit_appeal(
         session.rollback()
         problem = _problem_from_domain(error, language)
     else:
+        # This browser keeps the proof that it filed the appeal: it may rate the answer.
+        token = portal.link_to_token(
+            session, citizen_token=rating.citizen_token(request), appeal_id=result.appeal_id
+        )
         number = quote(result.tracking_number, safe="-")
-        return redirect(f"/appeals/{number}?lang={language}&new=1")
+        response = redirect(f"/appeals/{number}?lang={language}&new=1")
+        rating.remember_citizen(response, token)
+        return response
     return _form_page(
         request, session, language=language, form=form, problem=problem, status_code=422
     )
@@ -226,7 +235,7 @@ def track(request: Request, session: DbSession, number: str = "") -> Response:
 
 @router.get("/appeals/{tracking_number}", name="portal_status")
 def appeal_status(
-    request: Request, session: DbSession, tracking_number: str, new: str = ""
+    request: Request, session: DbSession, tracking_number: str, new: str = "", rated: str = ""
 ) -> Response:
     """Status, dates, organization and the approved answer; never contact data or the text."""
     language = page_language(request)
@@ -236,5 +245,69 @@ def appeal_status(
         return _unknown_number(
             request, language, tracking_number[:40].strip().upper(), heading_key="notfound.heading"
         )
+    return _status_page(request, session, appeal, language, new=new == "1", rated=rated == "1")
+
+
+def _status_page(
+    request: Request,
+    session: Session,
+    appeal: Appeal,
+    language: str,
+    *,
+    new: bool = False,
+    rated: bool = False,
+    problem: str | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     view = public_view(session, appeal, language)
-    return render(request, "portal/status.html", language=language, appeal=view, new=new == "1")
+    return render(
+        request,
+        "portal/status.html",
+        language=language,
+        status_code=status_code,
+        # The rating form is this browser's own: not for a shared cache.
+        private=True,
+        appeal=view,
+        new=new,
+        rated="reopened" if rated and appeal.status is Status.REOPENED else rated,
+        rating=rating.rating_box(session, request, appeal, language),
+        rate_problem=problem,
+        rate_form=form or {},
+    )
+
+
+@router.post("/appeals/{tracking_number}/rating", name="portal_rate")
+def rate_answer(
+    request: Request,
+    session: DbSession,
+    tracking_number: str,
+    score: Annotated[str, Form()] = "",
+    comment: Annotated[str, Form()] = "",
+    lang: Annotated[str, Form()] = "",
+) -> Response:
+    """The filer rates the answer (``civicdesk.web.portal.rating``); a refusal is the
+    status page again with the reason in the citizen's language, never a 500."""
+    language = page_language(request, lang)
+    try:
+        appeal = access.get_by_tracking_number(session, tracking_number[:40])
+    except NotFound:
+        return _unknown_number(
+            request, language, tracking_number[:40].strip().upper(), heading_key="notfound.heading"
+        )
+    try:
+        rating.rate(session, request, appeal, score=score, comment=comment.strip())
+    except DomainError as error:
+        session.rollback()
+        key = f"error.{error.code}"
+        return _status_page(
+            request,
+            session,
+            appeal,
+            language,
+            problem=t(key if has(key) else "error.validation_failed", language),
+            form={"score": score[:2], "comment": comment[:4000]},
+            status_code=error.http_status,
+        )
+    number = quote(appeal.tracking_number, safe="-")
+    return redirect(f"/appeals/{number}?lang={language}&rated=1#rating")
