@@ -230,7 +230,8 @@ def test_state_lives_in_redis_with_a_ttl(connection: Any, redis_url: str) -> Non
     key = f"telegram:{chat.address}"
     draft = redis_store.get(key)
     assert draft is not None and draft["text"] == [APPEAL_TEXT]
-    assert 0 < redis_store._redis.ttl(redis_store._prefix + key) <= 120
+    assert 0 < redis_store._redis.ttl(redis_store._name(key)) <= 120
+    assert chat.address not in redis_store._name(key)  # the key does not carry the chat id
     filed = chat("button", payload="draft:send")
     assert filed.appeal is not None
     assert redis_store.get(key) is None  # the draft is gone once filed
