@@ -92,9 +92,9 @@ def scan(
     days = (last - history).days + 1
     series: dict[tuple[str, str], int] = {}
     cells: dict[tuple[int, int], int] = defaultdict(int)
-    for district, category, day, count in _daily_rows(session, start, end):
-        index = series.setdefault((str(district), str(category)), len(series))
-        cells[(index, (day - history).days)] += count
+    for district, category, on, count in _daily_rows(session, start, end):
+        index = series.setdefault((district, category), len(series))
+        cells[(index, (on - history).days)] += count
     if not series:
         return []
     counts = np.zeros((len(series), days))
