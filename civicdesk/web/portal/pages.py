@@ -131,6 +131,7 @@ def _form_page(
     form: AppealForm,
     problem: FormProblem | None = None,
     status_code: int = 200,
+    anonymous_check: bool = False,
 ) -> Response:
     settings = get_settings()
     response = render(
@@ -148,6 +149,7 @@ def _form_page(
         districts=district_options(session, language),
         min_chars=settings.min_appeal_chars,
         max_chars=settings.max_appeal_chars,
+        anonymous_check=anonymous_check,
     )
     return response
 
@@ -173,6 +175,7 @@ def submit_appeal(
     email: Annotated[str, Form()] = "",
     idempotency_key: Annotated[str, Form()] = "",
     lang: Annotated[str, Form()] = "",
+    anonymous_ok: Annotated[str, Form()] = "",
 ) -> Response:
     language = page_language(request, lang)
     form = AppealForm(
@@ -185,6 +188,10 @@ def submit_appeal(
         email=email,
         idempotency_key=idempotency_key,
     )
+    if text.strip() and not (phone.strip() or email.strip()) and anonymous_ok != "1":
+        # Without a phone or an e-mail the appeal is anonymous: say what that means
+        # before it is sent, and ask for a contact (issue 14, item 7).
+        return _form_page(request, session, language=language, form=form, anonymous_check=True)
     try:
         result = service.submit(session, form.contact(language))
     except ValidationError as error:
@@ -261,9 +268,14 @@ def _status_page(
     status_code: int = 200,
 ) -> Response:
     view = public_view(session, appeal, language)
+    rejection = None  # why it was left without consideration, in the citizen's language
+    if appeal.status is Status.REJECTED:
+        code = appeal.rejection_reason or ""
+        rejection = code if has(f"rejected.{code}") else "other"
     return render(
         request,
         "portal/status.html",
+        rejection=rejection,
         language=language,
         status_code=status_code,
         # The rating form is this browser's own: not for a shared cache.
