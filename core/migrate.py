@@ -12,6 +12,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Every package that declares tables; imported by name so core does not depend on them.
 MODEL_MODULES = (
     "core.models",
+    "core.stamps",  # cache stamps that keep processes' caches in agreement (issue 20)
     "routing.models",
     "appeals.models",
     "intake.nlp_models",  # classifications and operators' category corrections (issue 4B)

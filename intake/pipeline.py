@@ -9,8 +9,9 @@ reason instead of being routed blindly. Each annotation is stored in
 
 It works in batches: the pending appeals (status ``received``) are locked with
 ``FOR UPDATE SKIP LOCKED`` so several workers share the work, the routing
-table and the deadline policy are loaded once per batch, and the whole batch
-is written with one UPDATE and one INSERT of history rows. Idempotent: an
+table and the deadline policy are checked against their stamps once per batch
+(``core.stamps``: an admin's change is seen by the next batch in every process),
+and the whole batch is written with one UPDATE and one INSERT of history rows. Idempotent: an
 appeal is only processed while it is still ``received``.
 """
 
@@ -154,12 +155,15 @@ def process_batch(
         query = query.where(Appeal.id.in_(appeal_ids))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
+    # The rules as of now, held until this batch commits (issue 20): an admin's change in
+    # another process waits for these decisions or they wait for it, never a superseded rule.
+    # Taken before the claim, so a batch never holds appeals while it waits for a change.
+    table = routing_table(session, hold=True)
+    policy = deadline_policy(session)
     pending = session.execute(query).all()
     if not pending:
         return []
     lexicon = load_lexicon(get_settings().data_dir)  # cached per data directory
-    policy = deadline_policy()
-    table = routing_table(session)
     settings = get_settings()
     annotations = annotate_batch(
         [appeal.text for appeal in pending],

@@ -7,8 +7,6 @@ so it can be stored with the appeal and explained to an operator.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from appeals.reasons import Reason
+from core import stamps
 from core.errors import NotFound
 from routing.models import Category, District, Organization, RoutingRule, ServiceArea
 
@@ -201,33 +200,27 @@ class RoutingTable:
         )
 
 
-ROUTING_TABLE_TTL_S = 30.0
-_table_lock = threading.Lock()
-_table_cache: dict[str, tuple[float, RoutingTable]] = {}
+ROUTING_TABLE_TTL_S = 30.0  # where stamps are not kept (SQLite: one process)
+_tables: stamps.Stamped[RoutingTable] = stamps.Stamped("routing", ROUTING_TABLE_TTL_S)
 
 
-def routing_table(session: Session) -> RoutingTable:
-    """The routing table of this database, reloaded at most every 30 s per process.
+def routing_table(session: Session, *, hold: bool = False) -> RoutingTable:
+    """The routing table of this database, reloaded when the ``routing`` stamp moved.
 
-    Loading it costs more than routing a hundred appeals; a rule an admin
-    changes takes effect within the TTL (at once in this process, via
-    ``reset_routing_table``).
+    Loading it costs more than routing a hundred appeals, so it is cached per process; a
+    trigger moves the stamp with every change to rules, organizations, districts, categories
+    or service areas (``core.stamps``), and each call reads it (one primary-key lookup), so
+    a rule an admin changes is used by every process's next decision. ``hold`` (the
+    pipeline) keeps the stamp share-locked until the caller's transaction ends: a rule change
+    waits for the decisions being made, and no decision records a superseded rule. On SQLite
+    (one process) the table is reloaded every 30 s and at once via ``reset_routing_table``.
     """
-    bind = session.get_bind()
-    key = str(bind.engine.url)
-    with _table_lock:
-        cached = _table_cache.get(key)
-        if cached is not None and time.monotonic() - cached[0] < ROUTING_TABLE_TTL_S:
-            return cached[1]
-    table = RoutingTable.load(session)
-    with _table_lock:
-        _table_cache[key] = (time.monotonic(), table)
-    return table
+    key = str(session.get_bind().engine.url)
+    return _tables.get(session, key, lambda: RoutingTable.load(session), hold=hold)
 
 
 def reset_routing_table() -> None:
-    with _table_lock:
-        _table_cache.clear()
+    _tables.clear()
 
 
 def decide(

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import stamps
 from core.calendar import DayOverride, WorkingCalendar
 from core.db import session_factory
 from core.models import CalendarOverride
@@ -18,9 +19,11 @@ from core.settings import get_settings
 from sla.policy import DeadlinePolicy, load_rules
 from sla.targets import TargetRules, load_targets, target_due
 
-_CACHE_TTL_S = 300.0
+_CACHE_TTL_S = 300.0  # where stamps are not kept (SQLite: one process)
+_STAMP_RECHECK_S = 1.0  # callers without a session look at the calendar's stamp this often
 _lock = threading.Lock()
 _cached: tuple[float, DeadlinePolicy] | None = None
+_stamp: tuple[float, int | None] = (0.0, None)  # (when read, version) of the loaded policy
 
 
 def load_calendar(session: Session) -> WorkingCalendar:
@@ -30,23 +33,40 @@ def load_calendar(session: Session) -> WorkingCalendar:
     )
 
 
-def deadline_policy() -> DeadlinePolicy:
-    """The policy, rebuilt at most every five minutes so an admin's calendar edit takes effect."""
-    global _cached
+def deadline_policy(session: Session | None = None) -> DeadlinePolicy:
+    """The policy, rebuilt when an admin's calendar edit moves the ``calendar`` stamp
+    (``core.stamps``, issue 20): with ``session`` (the pipeline's batch) the stamp is read
+    there, so the next decision after the edit commits uses it; without one, at most a
+    second late. Where stamps are not kept (SQLite), at most every five minutes."""
+    global _cached, _stamp
+    moment = time.monotonic()
     with _lock:
-        if _cached is not None and time.monotonic() - _cached[0] < _CACHE_TTL_S:
-            return _cached[1]
-        with session_factory()() as session:
-            calendar = load_calendar(session)
+        cached, (read_at, known) = _cached, _stamp
+    if session is not None:
+        version, read_at = stamps.read(session, "calendar"), moment
+    elif cached is not None and moment - read_at < _STAMP_RECHECK_S:
+        version = known
+    else:
+        with session_factory()() as own:
+            version, read_at = stamps.read(own, "calendar"), moment
+    if cached is not None:
+        fresh = version == known if version is not None else moment - cached[0] < _CACHE_TTL_S
+        if fresh:
+            with _lock:
+                _stamp = (read_at, version)
+            return cached[1]
+    with _lock:
+        with session_factory()() as loader:
+            calendar = load_calendar(loader)
         policy = DeadlinePolicy(load_rules(get_settings().data_dir / "appeal_rules.yaml"), calendar)
-        _cached = (time.monotonic(), policy)
+        _cached, _stamp = (time.monotonic(), policy), (read_at, version)
         return policy
 
 
 def reset_policy_cache() -> None:
-    global _cached
+    global _cached, _stamp
     with _lock:
-        _cached = None
+        _cached, _stamp = None, (0.0, None)
 
 
 def seed_calendar_overrides(session: Session) -> int:

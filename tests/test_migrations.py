@@ -10,6 +10,7 @@ from core import db
 from core.migrate import downgrade, import_models, upgrade
 
 EXPECTED_TABLES = {
+    "cache_stamps",
     "appeals",
     "appeal_status_changes",
     "citizens",

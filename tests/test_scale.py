@@ -6,6 +6,7 @@ see it, as several machines would), built by the migrations with the reference d
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -281,3 +282,135 @@ def test_a_notification_retry_is_scheduled_no_earlier_than_it_is_due() -> None:
     finally:
         queue.scheduled_job_registry.remove_jobs()
         queue.delete(delete_jobs=True)
+
+
+def _rule_scope(engine: Engine) -> tuple[str, int, int]:
+    """A category whose city-wide rule names an organization, and another organization."""
+    from routing.models import Organization, RoutingRule
+
+    with engine.connect() as probe:
+        category, organization = probe.execute(
+            select(RoutingRule.category_code, RoutingRule.organization_id)
+            .where(
+                RoutingRule.superseded_at.is_(None),
+                RoutingRule.district_code.is_(None),
+                RoutingRule.service_area_code.is_(None),
+                RoutingRule.organization_id.is_not(None),
+            )
+            .order_by(RoutingRule.id)
+            .limit(1)
+        ).one()
+        other = probe.scalar(
+            select(Organization.id)
+            .where(Organization.id != organization, Organization.retired_on.is_(None))
+            .order_by(Organization.id)
+            .limit(1)
+        )
+    assert other is not None
+    return str(category), int(organization), int(other)
+
+
+def _submit_routed(settings: Settings, category: str, tag: str) -> Appeal:
+    (appeal_id,) = submit_many(settings, [f"Прошу принять меры, обращение {tag}"], tag)
+    # the citizen chose the category (the portal's form): routing needs no classifier
+    with override_settings(settings), db.transaction() as session:
+        session.execute(
+            Appeal.__table__.update()
+            .where(Appeal.__table__.c.id == appeal_id)
+            .values(category_code=category, category_confidence=1.0)
+        )
+    with override_settings(settings), db.transaction() as session:
+        process_batch(session, appeal_ids=[appeal_id])
+        appeal = session.get(Appeal, appeal_id)
+        assert appeal is not None
+        return appeal
+
+
+def test_a_rule_changed_by_another_process_is_used_by_the_next_decision(
+    shared_schema: tuple[Settings, Engine],
+) -> None:
+    """An admin changes a rule in another process (its own cache reset does not reach this
+    one): the very next appeal routed here goes by the new rule and records it."""
+    import subprocess
+    import sys
+
+    settings, engine = shared_schema
+    category, before, after = _rule_scope(engine)
+    first = _submit_routed(settings, category, f"rule-{uuid.uuid4().hex[:6]}")
+    assert first.organization_id == before  # the table is cached in this process now
+    old_rule = first.routing_rule_id
+    change = (
+        "from core import db\n"
+        "from routing.rules import RuleScope, put_rule\n"
+        "with db.transaction() as session:\n"
+        f"    rule = put_rule(session, RuleScope({category!r}), organization_id={after})\n"
+        "    session.flush()\n"
+        "    print(rule.id)\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CIVICDESK_")},
+        "CIVICDESK_ENVIRONMENT": "test",
+        "CIVICDESK_DATABASE_URL": settings.database_url,
+    }
+    done = subprocess.run(  # noqa: S603 - this interpreter running our own snippet
+        [sys.executable, "-c", change], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    new_rule = int(done.stdout.strip().splitlines()[-1])
+    second = _submit_routed(settings, category, f"rule-{uuid.uuid4().hex[:6]}")
+    assert (second.organization_id, second.routing_rule_id) == (after, new_rule)
+    assert new_rule != old_rule
+    from routing.service import decide
+
+    with override_settings(settings), db.transaction() as session:  # the dry run agrees
+        assert decide(
+            session, category_code=category, district_code=None, on=now_date()
+        ).rule_id == (new_rule)
+
+
+def now_date() -> Any:
+    from core.clock import local, now
+
+    return local(now()).date()
+
+
+def test_a_rule_change_waits_for_the_batch_deciding_under_the_old_rule(
+    shared_schema: tuple[Settings, Engine],
+) -> None:
+    """A batch holds the rules it decides by until it commits: a change made meanwhile
+    waits, so no appeal records a rule superseded before its decision."""
+    from routing.rules import RuleScope, put_rule
+
+    settings, engine = shared_schema
+    category, _, _ = _rule_scope(engine)
+    with engine.connect() as probe:
+        from routing.models import Organization
+
+        target = probe.scalar(
+            select(Organization.id)
+            .where(Organization.retired_on.is_(None))
+            .order_by(Organization.id.desc())
+            .limit(1)
+        )
+    factory: Any = db.session_factory()
+    with override_settings(settings):
+        batch = factory()
+        try:
+            process_batch(batch, limit=1)  # holds the routing stamp (nothing need be pending)
+            changed: list[int] = []
+
+            def admin() -> None:
+                with override_settings(settings), db.transaction() as session:
+                    changed.append(
+                        put_rule(session, RuleScope(category), organization_id=target).id
+                    )
+
+            thread = threading.Thread(target=admin)
+            thread.start()
+            thread.join(timeout=2)
+            assert thread.is_alive() and not changed  # the change waits for the batch
+            batch.commit()
+            thread.join(timeout=60)
+            assert len(changed) == 1
+        finally:
+            batch.close()

@@ -38,6 +38,7 @@ from channels.telephony.models import (
     QueueSnapshot,
 )
 from channels.telephony.screen_pop import ScreenPop
+from core import stamps
 from core.clock import now
 from core.db import dialect_insert, table_of
 from core.errors import NotFound
@@ -64,16 +65,26 @@ class ApplyResult:
 
 
 class OperatorDirectory:
-    """Asterisk interface ("PJSIP/1001") → staff user id, cached for a few seconds."""
+    """Asterisk interface ("PJSIP/1001") → staff user id, cached until the ``operators``
+    stamp moves (an admin changed someone's phone or deactivated them, in any process:
+    ``core.stamps``, issue 20); on SQLite for ``OPERATOR_CACHE_S``."""
 
     def __init__(self) -> None:
         self._cache: dict[str, int | None] = {}
         self._loaded_at = 0.0
+        self._version: int | None = None
 
     def lookup(self, session: Session, *names: str | None) -> int | None:
-        if time.monotonic() - self._loaded_at > OPERATOR_CACHE_S:
+        version = stamps.read(session, "operators")
+        stale = (
+            version != self._version
+            if version is not None
+            else time.monotonic() - self._loaded_at > OPERATOR_CACHE_S
+        )
+        if stale:
             self._cache.clear()
             self._loaded_at = time.monotonic()
+            self._version = version
         for name in names:
             if not name:
                 continue

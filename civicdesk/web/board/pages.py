@@ -36,6 +36,7 @@ from civicdesk.web.lookups import (
 from civicdesk.web.rendering import almaty_time, page_language, render, secure, templates
 from civicdesk.web.staff_auth import StaffUserDep
 from civicdesk.web.staff_frame import staff_error_page, staff_frame
+from core import stamps
 from core.api_deps import DbSession
 from core.clock import now
 from core.errors import PermissionDenied, ValidationFailed
@@ -91,32 +92,29 @@ class Reference:
     category_groups: list[OptionGroup]
 
 
-_reference_lock = threading.Lock()
-_reference_cache: dict[tuple[str, str], tuple[float, Reference]] = {}
+_references: stamps.Stamped[Reference] = stamps.Stamped("labels", REFERENCE_TTL_S)
 
 
 def reference(session: Session, language: str) -> Reference:
-    """The reference labels, rebuilt at most every minute: the board reloads all day long,
-    and reading ~70 organizations and categories (with their keywords) on every reload
-    cost more than the board's own aggregate."""
+    """The reference labels, rebuilt when the ``labels`` stamp moves (an organization,
+    district or category changed, in any process: ``core.stamps``, issue 20); on SQLite at
+    most every minute. The board reloads all day long, and reading ~70 organizations and
+    categories (with their keywords) on every reload cost more than the board's aggregate."""
     key = (str(session.get_bind().engine.url), language)
-    with _reference_lock:
-        cached = _reference_cache.get(key)
-    if cached is not None and time.monotonic() - cached[0] < REFERENCE_TTL_S:
-        return cached[1]
-    built = Reference(
-        categories=category_names(session, language),
-        districts=district_names(session, language),
-        organizations=organization_names(session, language),
-        organization_options=route_targets(session, language, exclude_id=None),
-        district_options=district_options(session, language),
-        category_groups=category_groups(
-            session, language, other_label=bt(language, "filter.other")
-        ),
-    )
-    with _reference_lock:
-        _reference_cache[key] = (time.monotonic(), built)
-    return built
+
+    def build() -> Reference:
+        return Reference(
+            categories=category_names(session, language),
+            districts=district_names(session, language),
+            organizations=organization_names(session, language),
+            organization_options=route_targets(session, language, exclude_id=None),
+            district_options=district_options(session, language),
+            category_groups=category_groups(
+                session, language, other_label=bt(language, "filter.other")
+            ),
+        )
+
+    return _references.get(session, key, build)
 
 
 _summary_lock = threading.Lock()
