@@ -52,6 +52,7 @@ bench: install
 	$(BIN)/python bench/nlp.py
 	$(BIN)/python bench/nlp_pipeline.py
 	$(BIN)/python bench/nlp_language.py --json
+	$(BIN)/python bench/nlp_triage.py
 	$(BIN)/python bench/sla_sweep.py
 	$(BIN)/python bench/sla_board.py --reuse
 	$(BIN)/python bench/ranking.py --reuse
