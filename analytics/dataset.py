@@ -462,7 +462,10 @@ def iter_appeal_tables(
     """The appeals of ``ranges`` (all: None) as Arrow tables of up to ``batch`` rows, in
     the order they arrived, streamed from the database."""
     query = appeal_rows_query(ranges, dialect=session.get_bind().dialect.name)
-    result = session.execute(query.execution_options(stream_results=True, yield_per=batch))
+    # Core, not ORM execution: the ORM's row loading cost ~6 s of 300,000 rows.
+    result = session.connection().execute(
+        query.execution_options(stream_results=True, yield_per=batch)
+    )
     for partition in result.partitions(batch):
         yield to_table(partition, pseudonyms=pseudonyms, moment=moment, h3_resolution=h3_resolution)
 

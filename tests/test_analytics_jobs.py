@@ -39,6 +39,7 @@ def test_periods_follow_almaty_time(settings: Settings) -> None:
     monday_noon = datetime(2026, 12, 7, 12, 0, tzinfo=ALMATY)
     assert {(d.kind, d.period) for d in due_periods(monday_noon, on)} == {
         ("export", "2026-12-07"),
+        ("hotspots", "2026-12-07"),
         ("bursts", "2026-12-07T10"),
         ("report", "2026-W49"),
     }
