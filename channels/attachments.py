@@ -1,7 +1,8 @@
 """Attachments: photos and documents citizens add to an appeal, with type and size limits.
 
 The type is what the bytes are (their magic number), not what the client
-claims; the file is stored under ``settings.attachments_dir`` by its SHA-256
+claims; the file is stored (``core.objects``: S3-compatible storage when
+``CIVICDESK_S3_BUCKET`` is set, else under ``settings.attachments_dir``) by its SHA-256
 (``ab/cd/abcdef…``), so the citizen's file name is never part of a path and the
 same file is stored once. The file is written (atomically: temp file, then
 rename) before the row commits; a rolled-back upload leaves at most an
@@ -11,8 +12,6 @@ unreferenced file, never a row without its file.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
@@ -25,6 +24,7 @@ from appeals.models import Appeal
 from channels.portal_models import Attachment
 from core.db import dialect_insert, table_of
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from core.objects import LocalStore, ObjectMissing, ObjectStore, object_store
 from core.settings import Settings, get_settings
 
 EXTENSIONS = {
@@ -73,6 +73,34 @@ def path_for(sha256: str, settings: Settings | None = None) -> Path:
     return Path(directory) / sha256[:2] / sha256[2:4] / sha256
 
 
+def _store(settings: Settings | None = None) -> tuple[ObjectStore, str]:
+    """Where files live (``core.objects``: S3 when configured, else ``attachments_dir``)
+    and the prefix of their keys there."""
+    settings = settings or get_settings()
+    if settings.s3_bucket:
+        return object_store(settings.attachments_dir, settings), "attachments/"
+    return LocalStore(settings.attachments_dir), ""
+
+
+def _key(sha256: str) -> str:
+    return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def local_file(sha256: str, settings: Settings | None = None) -> Path | None:
+    """The file on this machine's disk, when attachments live in a local folder."""
+    store, prefix = _store(settings)
+    return store.local_path(prefix + _key(sha256))
+
+
+def read_content(sha256: str, settings: Settings | None = None) -> bytes:
+    """The stored bytes, from whichever store holds them; ``NotFound`` if none does."""
+    store, prefix = _store(settings)
+    try:
+        return store.get(prefix + _key(sha256))
+    except ObjectMissing:
+        raise NotFound("the file is not in storage", code="attachment_missing") from None
+
+
 def read_limited(chunks: Iterable[bytes], *, limit: int) -> bytes:
     """Collect an upload, refusing it as soon as it passes ``limit`` bytes."""
     data = bytearray()
@@ -83,22 +111,6 @@ def read_limited(chunks: Iterable[bytes], *, limit: int) -> bytes:
                 f"the file is larger than {limit} bytes", code="file_too_large", max_bytes=limit
             )
     return bytes(data)
-
-
-def _write(path: Path, data: bytes) -> None:
-    if path.exists() and path.stat().st_size == len(data):
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-    try:
-        with os.fdopen(handle, "wb") as output:
-            output.write(data)
-            output.flush()
-            os.fsync(output.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def store_attachment(
@@ -142,7 +154,8 @@ def store_attachment(
             f"an appeal takes at most {settings.attachments_per_appeal} files",
             code="too_many_attachments",
         )
-    _write(path_for(digest, settings), data)
+    store, prefix = _store(settings)
+    store.put(prefix + _key(digest), data, content_type)
     table = table_of(Attachment)
     session.execute(
         dialect_insert(session.get_bind().dialect.name, table)

@@ -181,15 +181,20 @@ def my_appeals(
 @staff_router.get("/{appeal_id}/attachments/{attachment_id}/content")
 def attachment_content(
     appeal_id: int, attachment_id: int, session: DbSession, user: CurrentUser
-) -> FileResponse:
+) -> Response:
     """The file, for staff who may see the appeal (an executor: their organization's)."""
     access.get_for_staff(session, user=user, appeal_id=appeal_id)
     item = attachments.get_attachment(session, appeal_id=appeal_id, attachment_id=attachment_id)
     extension = attachments.EXTENSIONS.get(item.content_type, "bin")
-    return FileResponse(
-        attachments.path_for(item.sha256),
+    filename = f"appeal-{appeal_id}-{item.id}.{extension}"
+    path = attachments.local_file(item.sha256)
+    if path is not None and path.is_file():
+        return FileResponse(path, media_type=item.content_type, filename=filename)
+    # Object storage (several machines): the bytes, read through this server (issue 20).
+    return Response(
+        attachments.read_content(item.sha256),
         media_type=item.content_type,
-        filename=f"appeal-{appeal_id}-{item.id}.{extension}",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

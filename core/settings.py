@@ -154,6 +154,13 @@ class Settings(BaseSettings):
     # the city decides to publish.
     ratings_public: bool = False
     attachments_dir: Path = REPO_ROOT / "var" / "attachments"
+    # Object storage for attachments and trained models (issue 20; docs/deployment.md): set
+    # the bucket to use S3-compatible storage (MinIO, Ceph, a cloud's S3) instead of the local
+    # folders above, which several machines cannot share. Credentials: boto3's own (AWS_*).
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None  # MinIO: http://minio:9000; unset: AWS
+    s3_region: str | None = None
+    s3_prefix: str | None = None  # unset: the deployment's name (CIVICDESK_QUEUE_NAME)
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     attachment_types: list[str] = Field(
         default=["image/jpeg", "image/png", "image/heic", "application/pdf"]

@@ -414,3 +414,100 @@ def test_a_rule_change_waits_for_the_batch_deciding_under_the_old_rule(
             assert len(changed) == 1
         finally:
             batch.close()
+
+
+@pytest.fixture(scope="module")
+def s3_server() -> Iterator[str]:
+    """A local server speaking the S3 protocol (moto's server mode) on 127.0.0.1."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    import boto3
+
+    # Credentials of the local test server only (boto3 reads them from the environment).
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "civicdesk-test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "civicdesk-test")
+    bucket = f"civicdesk-{uuid.uuid4().hex[:10]}"
+    boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1").create_bucket(Bucket=bucket)
+    return bucket
+
+
+def test_an_attachment_uploaded_through_one_server_is_read_through_another(
+    client: Any,
+    session: Any,
+    settings: Settings,
+    make_user: Any,
+    s3_server: str,
+    s3_bucket: str,
+    tmp_path: Any,
+) -> None:
+    """Two API servers with their own disks and one object store: the file a citizen adds
+    through one is served by the other (before: listed there, and fetching it was a 500)."""
+    from channels import attachments
+    from core.models import Role
+    from tests.conftest import login
+
+    def server(name: str) -> Settings:
+        return settings.model_copy(
+            update={
+                "attachments_dir": tmp_path / name,  # each machine's own disk
+                "s3_bucket": s3_bucket,
+                "s3_endpoint_url": s3_server,
+                "s3_region": "us-east-1",
+            }
+        )
+
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    with override_settings(server("one")):
+        filed = client.post(
+            "/api/v1/portal/appeals",
+            json={
+                "channel": "mobile",
+                "text": "На улице Жандосова прорвало трубу водопровода, вода течёт по дороге",
+                "citizen": {"full_name": "Асель", "phone": "+7 701 765 43 21"},
+            },
+        ).json()
+        uploaded = client.post(
+            f"/api/v1/portal/appeals/{filed['tracking_number']}/attachments",
+            files={"file": ("photo.png", png, "image/png")},
+            headers={"X-Citizen-Token": filed["citizen_token"]},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+    attachment = uploaded.json()
+    appeal = session.scalar(
+        select(Appeal).where(Appeal.tracking_number == filed["tracking_number"])
+    )
+    assert appeal is not None
+    inspector, _ = make_user(Role.INSPECTOR)
+    with override_settings(server("two")):
+        url = f"/api/v1/appeals/{appeal.id}/attachments/{attachment['id']}/content"
+        response = client.get(url, headers=login(client, inspector.username))
+        assert response.status_code == 200, response.text
+        assert response.content == png and response.headers["content-type"] == "image/png"
+        assert attachments.read_content(attachment["sha256"]) == png
+    # Neither machine's disk holds it: it is in the bucket, under the deployment's prefix.
+    assert not (tmp_path / "one").exists() and not (tmp_path / "two").exists()
+    import boto3
+
+    keys = [
+        item["Key"]
+        for item in boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+        .list_objects_v2(Bucket=s3_bucket)
+        .get("Contents", [])
+    ]
+    digest = attachment["sha256"]
+    assert keys == [f"{settings.queue_name}/attachments/{digest[:2]}/{digest[2:4]}/{digest}"]
