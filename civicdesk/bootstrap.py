@@ -29,6 +29,12 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, Role, str | None], ...] = (
 )
 
 
+#: The development ``operator`` answers the 1308 queue as PJSIP/1001, the member the sample
+#: AMI log (data/ami/sample_calls.log) connects its first caller to: ``ami replay`` pops
+#: that caller's card on the operator's console out of the box (issue 14, item 9).
+DEMO_SIP_INTERFACES: dict[str, str] = {"operator": "PJSIP/1001"}
+
+
 def load_all_reference(session: Session, settings: Settings) -> dict[str, int]:
     counts = load_reference(session, settings.data_dir)
     counts["calendar_overrides_added"] = seed_calendar_overrides(session)
@@ -40,18 +46,24 @@ def create_demo_accounts(session: Session, settings: Settings) -> list[str]:
         raise RuntimeError("demo accounts are never created in production")
     created = []
     for username, full_name, role, org_code in DEMO_ACCOUNTS:
-        if session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
-            continue
-        organization_id = organization_by_code(session, org_code).id if org_code else None
-        create_staff_user(
-            session,
-            username=username,
-            full_name=full_name,
-            role=role,
-            password=DEMO_PASSWORD,
-            organization_id=organization_id,
-        )
-        created.append(username)
+        user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+        if user is None:
+            organization_id = organization_by_code(session, org_code).id if org_code else None
+            user = create_staff_user(
+                session,
+                username=username,
+                full_name=full_name,
+                role=role,
+                password=DEMO_PASSWORD,
+                organization_id=organization_id,
+            )
+            created.append(username)
+        interface = DEMO_SIP_INTERFACES.get(username)
+        if interface and user.sip_interface is None:
+            taken = session.scalar(select(StaffUser.id).where(StaffUser.sip_interface == interface))
+            if taken is None:
+                user.sip_interface = interface
+                session.flush()
     return created
 
 

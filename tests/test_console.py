@@ -487,10 +487,15 @@ def test_metrics_header_counts_todays_calls(client: Any, session: Any, make_user
 
 
 def test_callback_is_requested_for_the_caller(
-    client: Any, session: Any, make_user: Any, submit_appeal: Any
+    client: Any, session: Any, make_user: Any, submit_appeal: Any, settings: Any, monkeypatch: Any
 ) -> None:
     from channels.telephony.models import Call, CallAppeal
+    from core import settings as settings_module
     from core.models import StaffUser
+
+    # The call center's telephony is configured (a listener would dial the callback).
+    telephony = settings.model_copy(update={"ami_host": "127.0.0.1"})
+    monkeypatch.setattr(settings_module, "_override", telephony)
 
     operator, password = make_user("operator")
     appeal = _citizen_with_open_appeal(submit_appeal)
@@ -544,6 +549,30 @@ def test_callback_is_requested_for_the_caller(
         "final": False,
         "text": t("console.callback.pending", "ru"),
     }
+
+
+@pytest.mark.parametrize("language", ["ru", "kk"])
+def test_a_callback_without_telephony_says_so_at_once(
+    client: Any, session: Any, make_user: Any, language: str
+) -> None:
+    """No CIVICDESK_AMI_HOST (``make run``'s default): nothing would dial the callback, so
+    the console refuses it with the reason instead of showing "dialling" (issue 14, item 9)."""
+    from channels.telephony.models import Call
+    from core.models import StaffUser
+
+    operator, password = make_user("operator")
+    session.get(StaffUser, operator.id).sip_interface = f"PJSIP/{operator.id + 6000}"
+    session.commit()
+    _sign_in(client, operator, password)
+    page = client.get("/staff/console", params={"lang": language})
+    refused = client.post(
+        "/staff/console/callback",
+        data={"csrf": hidden_field(page.text, "csrf"), "phone": "8 701 777 66 55"},
+    )
+    assert refused.status_code == 409
+    assert t("console.error.no_telephony", language) in html.unescape(refused.text)
+    session.expire_all()
+    assert session.query(Call).filter_by(requested_by_id=operator.id).count() == 0
 
 
 @pytest.mark.parametrize("language", ["ru", "kk"])

@@ -52,6 +52,7 @@ EXPECTED_TABLES = {
     "attachments",
     "portal_token_appeals",
     "calls",
+    "screen_pops",  # screen-pops through the database without Redis (issue 14, item 9)
     "call_appeals",
     "queue_members",
     "queue_snapshots",

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     false,
 )
@@ -173,3 +174,17 @@ class MissedRing(Base):
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
     ring_s: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[datetime]
+
+
+class ScreenPopRow(Base):
+    """A screen-pop on its way from the AMI listener to the consoles where there is no Redis
+    (``channels.telephony.screen_pop.DatabaseScreenPopBus``): the listener and the web
+    server are different processes even in ``make run``. Kept a few minutes, ids only."""
+
+    __tablename__ = "screen_pops"
+    __table_args__ = (Index("ix_screen_pops_operator_id_id", "operator_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[str] = mapped_column(Text)  # ScreenPop.to_json()
+    created_at: Mapped[datetime] = mapped_column(default=now, index=True)

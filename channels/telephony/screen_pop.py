@@ -3,8 +3,10 @@
 The AMI listener publishes a ``ScreenPop`` after the transaction that recorded the
 AgentConnect commits; the console's SSE endpoint subscribes per operator. With Redis
 configured the bus is a Redis pub/sub channel per operator (the listener and the web
-processes are different processes); without it an in-process memory bus serves the
-single-process development setup and the tests. A pop is a hint to refresh, not a
+processes are different processes); without it the ``screen_pops`` table carries them
+(``DatabaseScreenPopBus``: ``make run``'s embedded default has no Redis, and the listener
+or ``ami replay`` still runs apart from the web server), with an in-process memory bus for
+the publishing process's own consoles and the tests. A pop is a hint to refresh, not a
 record: a console that was not listening misses it and reads the call list instead.
 
 The channel names start with the deployment's Redis prefix (``CIVICDESK_QUEUE_NAME``, as
@@ -14,14 +16,18 @@ every key of ours does), so two deployments sharing one Redis never see each oth
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PREFIX = "civicdesk"  # the default of CIVICDESK_QUEUE_NAME
 
@@ -159,13 +165,126 @@ class RedisScreenPopBus:
             await client.aclose()
 
 
+class DatabaseScreenPopBus:
+    """Without Redis the pops still cross processes: ``civicdesk ami listen`` or ``ami
+    replay`` in one terminal, ``civicdesk serve`` in another (``make run``'s embedded
+    default). ``publish`` writes a ``screen_pops`` row (and hands the pop to the in-process
+    bus at once); ``subscribe`` polls for this operator's rows every ``POLL_S``. A pop
+    is a hint, so a database error is logged and the console reads the call list instead.
+    Only a database this process has configured is used: a hint never opens one."""
+
+    POLL_S = 0.3
+    KEEP = timedelta(minutes=5)
+
+    def __init__(self, memory: MemoryScreenPopBus) -> None:
+        self.memory = memory
+
+    @staticmethod
+    def _database() -> Any:
+        from core import db
+
+        return db if getattr(db, "_engine", None) is not None else None
+
+    def publish(self, pop: ScreenPop) -> None:
+        self.memory.publish(pop)
+        database = self._database()
+        if database is None:
+            return
+        from sqlalchemy import delete, insert
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from channels.telephony.models import ScreenPopRow
+        from core.clock import now
+
+        try:
+            with database.transaction() as session:
+                moment = now()
+                session.execute(
+                    insert(ScreenPopRow).values(
+                        operator_id=pop.operator_id, payload=pop.to_json(), created_at=moment
+                    )
+                )
+                session.execute(
+                    delete(ScreenPopRow).where(ScreenPopRow.created_at < moment - self.KEEP)
+                )
+        except SQLAlchemyError as error:
+            log.warning("screen-pop not stored: %s", type(error).__name__)
+
+    def _rows(self, operator_id: int, after: int | None) -> tuple[int, list[str]]:
+        """(the newest id seen, payloads newer than ``after``); ``after`` None: start now."""
+        database = self._database()
+        if database is None:
+            return after or 0, []
+        from sqlalchemy import func, select
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from channels.telephony.models import ScreenPopRow
+
+        try:
+            with database.transaction() as session:
+                if after is None:
+                    newest = session.scalar(select(func.max(ScreenPopRow.id)))
+                    return int(newest or 0), []
+                rows = session.execute(
+                    select(ScreenPopRow.id, ScreenPopRow.payload)
+                    .where(ScreenPopRow.operator_id == operator_id, ScreenPopRow.id > after)
+                    .order_by(ScreenPopRow.id)
+                    .limit(50)
+                ).all()
+        except SQLAlchemyError as error:
+            log.warning("screen-pops not read: %s", type(error).__name__)
+            return after or 0, []
+        return (int(rows[-1][0]) if rows else after), [str(row[1]) for row in rows]
+
+    async def subscribe(self, operator_id: int) -> AsyncIterator[ScreenPop]:
+        local = aiter(self.memory.subscribe(operator_id))
+        pending: asyncio.Future[ScreenPop] = asyncio.ensure_future(anext(local))
+        await asyncio.sleep(0)  # the in-process subscription is in place
+        last, _ = await asyncio.to_thread(self._rows, operator_id, None)
+        seen: list[tuple[int, str]] = []  # the latest pops given, not to give them twice
+
+        def fresh(pop: ScreenPop) -> bool:
+            key = (pop.call_id, pop.uniqueid)
+            if key in seen:
+                return False
+            seen.append(key)
+            del seen[:-100]
+            return True
+
+        try:
+            while True:
+                done, _ = await asyncio.wait({pending}, timeout=self.POLL_S)
+                if pending in done:
+                    pop = pending.result()
+                    pending = asyncio.ensure_future(anext(local))
+                    if fresh(pop):
+                        yield pop
+                    continue
+                last, payloads = await asyncio.to_thread(self._rows, operator_id, last)
+                for payload in payloads:
+                    try:
+                        pop = ScreenPop.from_json(payload)
+                    except (ValueError, KeyError, TypeError):
+                        continue
+                    if fresh(pop):
+                        yield pop
+        finally:
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await pending
+            with contextlib.suppress(RuntimeError):
+                await local.aclose()  # type: ignore[attr-defined]
+
+
 _memory_bus = MemoryScreenPopBus()
+_database_bus = DatabaseScreenPopBus(_memory_bus)
 _redis_buses: dict[tuple[str, str], RedisScreenPopBus] = {}
 _redis_lock = threading.Lock()
 
 
 def screen_pop_bus(settings: Settings) -> ScreenPopBus:
-    """Redis pub/sub when ``redis_url`` is set; the shared in-process bus otherwise."""
+    """Redis pub/sub when ``redis_url`` is set; otherwise the database (``screen_pops``)
+    with the in-process bus for the publishing process's own consoles."""
     if settings.redis_url:
         key = (settings.redis_url, settings.queue_name)
         with _redis_lock:
@@ -173,4 +292,4 @@ def screen_pop_bus(settings: Settings) -> ScreenPopBus:
             if bus is None:
                 bus = _redis_buses[key] = RedisScreenPopBus(*key)
             return bus
-    return _memory_bus
+    return _database_bus

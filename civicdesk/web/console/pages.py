@@ -52,7 +52,7 @@ from civicdesk.web.staff_auth import StaffUserDep, csrf_ok
 from civicdesk.web.staff_frame import staff_error_page, staff_frame
 from civicdesk.web.texts import has, t
 from core.api_deps import DbSession
-from core.errors import DomainError, ValidationFailed
+from core.errors import Conflict, DomainError, ValidationFailed
 from core.models import StaffUser
 from core.settings import get_settings
 from intake.repeats import identity
@@ -544,6 +544,10 @@ def console_callback(
             appeal_id=int_or_none(appeal_id),
             origin_call_id=found.id if found is not None else None,
         )
+        if not get_settings().ami_host:
+            # Nothing would ever dial it: say so now, not after a minute of "набирается"
+            # (issue 14, item 9). The request above checked the rest; _refused rolls it back.
+            raise Conflict("no telephony: CIVICDESK_AMI_HOST is not set", code="no_telephony")
     except DomainError as error:
         return _refused(request, session, user, language=language, call_key=call, error=error)
     return _back_to_console(f"callback={int(placed.id)}", found)
