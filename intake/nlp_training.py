@@ -69,6 +69,15 @@ def train_project_model(
     )
     save_model(classifier, directory, metadata)
     topic.install(topic.LoadedModel(classifier, metadata, directory))
+    if settings.s3_bucket and out_dir is None:
+        # Several machines (issue 20): the others fetch this model instead of training theirs.
+        from intake.model_sync import publish
+
+        if session is not None:
+            publish(session, directory, metadata.version, settings)
+        else:
+            with db.transaction() as own:
+                publish(own, directory, metadata.version, settings)
     result: dict[str, Any] = {
         "directory": str(directory),
         "engine": metadata.engine,

@@ -30,6 +30,7 @@ from appeals.transitions import SystemOutcome, apply_system_outcomes, routing_re
 from core.clock import local, now
 from core.db import table_of
 from core.settings import get_settings
+from intake.model_sync import ensure_current
 from intake.nlp_models import AppealClassification
 from intake.place_learning import learned_snapshot
 from intake.repeats.linking import link_appeals
@@ -165,6 +166,7 @@ def process_batch(
         return []
     lexicon = load_lexicon(get_settings().data_dir)  # cached per data directory
     settings = get_settings()
+    ensure_current(session, settings)  # the topic model every machine serves (object storage)
     annotations = annotate_batch(
         [appeal.text for appeal in pending],
         lexicon,

@@ -511,3 +511,37 @@ def test_an_attachment_uploaded_through_one_server_is_read_through_another(
     ]
     digest = attachment["sha256"]
     assert keys == [f"{settings.queue_name}/attachments/{digest[:2]}/{digest[2:4]}/{digest}"]
+
+
+def _fake_model(directory: Any, version: str) -> None:
+    """A model directory as save_model leaves it (the sync copies files, it never loads)."""
+    from nlp.engine import METADATA_FILE, ModelMetadata
+
+    directory.mkdir(parents=True, exist_ok=True)
+    metadata = ModelMetadata("tfidf-linear", version, "2026-12-07T11:00:00+00:00", {}, {}, ("a",))
+    (directory / METADATA_FILE).write_text(metadata.to_json(), encoding="utf-8")
+    (directory / "weights.npz").write_bytes(version.encode() * 1000)
+
+
+def test_machines_serve_the_topic_model_published_to_object_storage(
+    shared_schema: tuple[Settings, Engine], s3_server: str, s3_bucket: str, tmp_path: Any
+) -> None:
+    """A model trained on one machine is fetched by another at its next batch, and a newer
+    one replaces it there: every process serves the version the store names."""
+    from intake.model_sync import ensure_current, publish
+    from nlp.engine import read_metadata
+
+    settings, _ = shared_schema
+    store = {"s3_bucket": s3_bucket, "s3_endpoint_url": s3_server, "s3_region": "us-east-1"}
+    trainer = settings.model_copy(update={**store, "nlp_model_dir": str(tmp_path / "a")})
+    worker = settings.model_copy(update={**store, "nlp_model_dir": str(tmp_path / "b")})
+    with override_settings(worker), db.transaction() as session:
+        assert ensure_current(session, worker) is None  # nothing published: the local model
+    for version in ("v-1", "v-2"):
+        _fake_model(tmp_path / "a", version)
+        with override_settings(trainer), db.transaction() as session:
+            assert publish(session, tmp_path / "a", version, trainer)
+        with override_settings(worker), db.transaction() as session:
+            assert ensure_current(session, worker) == version
+        assert read_metadata(tmp_path / "b").version == version
+        assert (tmp_path / "b" / "weights.npz").read_bytes() == version.encode() * 1000
