@@ -78,10 +78,20 @@ class GraphClient:
 
     def __init__(self, base: str, *, timeout: float = 10.0) -> None:
         self.base = base.rstrip("/")
-        self._http = httpx.Client(timeout=timeout)
+        self._timeout = timeout
+        self._client: httpx.Client | None = None
+
+    @property
+    def _http(self) -> httpx.Client:
+        """Made on the first call: a client loads the CA bundle (~50 ms), and most webhook
+        deliveries (a comment under a post we know) never call the Graph API at all."""
+        if self._client is None:
+            self._client = httpx.Client(timeout=self._timeout)
+        return self._client
 
     def close(self) -> None:
-        self._http.close()
+        if self._client is not None:
+            self._client.close()
 
     def _call(
         self,
