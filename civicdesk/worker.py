@@ -140,6 +140,11 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
 
     from core.migrate import import_models
 
+    # Our own INFO lines (a pipeline batch's time, released claims) beside RQ's; a no-op when
+    # the process already configured logging.
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
     # Every mapped table, so cross-package foreign keys resolve in the jobs (the sweep's
     # inbox rows point at appeals, which only intake's models declare).
     import_models()
