@@ -15,6 +15,7 @@ Each hit becomes a bracketed label that reads in both languages (``[телефо
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Final
 
@@ -39,6 +40,13 @@ LABELS: Final[dict[str, str]] = {
     "PERSON": "[ФИО/аты-жөні]",
 }
 _LOWEST: Final = min(THRESHOLDS.values())
+# A mobile or city number typed without +7 or 8 in front, grouped as people write it
+# ("701 555 01 23", "(707) 555-12-34", "727 250 12 34"): airlock-pii wants the prefix. Only
+# Kazakhstan's mobile and city codes and only grouped, so account, meter and cadastral
+# numbers (one run of digits) are left alone.
+_BARE_MOBILE: Final = re.compile(
+    r"(?<![\d+])\(?7(?:0[0-8]|[12]\d|47|5[01]|6[0-4]|7[15-8])\)?[ -]\d{3}[ -]\d{2}[ -]\d{2}(?!\d)"
+)
 
 
 def find(text: str, kinds: Iterable[str] | None = None) -> list[tuple[int, int, str]]:
@@ -56,6 +64,11 @@ def find(text: str, kinds: Iterable[str] | None = None) -> list[tuple[int, int, 
         threshold = THRESHOLDS.get(kind)
         if threshold is not None and kind in wanted and entity.confidence >= threshold:
             spans.append((entity.start, entity.end, kind))
+    if "PHONE" in wanted:
+        for match in _BARE_MOBILE.finditer(text):
+            if not any(start < match.end() and match.start() < end for start, end, _ in spans):
+                spans.append((match.start(), match.end(), "PHONE"))
+        spans.sort()
     return spans
 
 

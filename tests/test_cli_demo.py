@@ -64,3 +64,5 @@ def test_demo_on_postgresql_with_rq_workers(scratch_schema: str, redis_url: str)
     check_report(report, 150)
     assert report["jobs"] == "rq (2 workers)"
     assert report["backend"] == "postgresql"
+    # the demo stops its workers itself and says how (a busy one is killed after the grace)
+    assert sum(report["workers_stopped"].values()) == 2, report["workers_stopped"]

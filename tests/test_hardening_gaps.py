@@ -230,3 +230,25 @@ def test_every_staff_page_with_an_id_past_the_column_is_a_page_not_a_500(
             if response.status_code >= 500:
                 failures["POST " + template.format(id=big)] = response.status_code
     assert not failures
+
+
+# --- item 7: phones typed without +7 / 8 ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed", ["701 555 01 23", "(707) 555-12-34", "747-123-45-67", "727 250 12 34"]
+)
+def test_a_phone_typed_without_its_prefix_is_masked(typed: str) -> None:
+    from core.pii import mask_text
+
+    text = f"Звоните мне: {typed}, после шести. Хабарласыңыз."
+    assert mask_text(text, kinds={"PHONE"}) == "Звоните мне: [телефон], после шести. Хабарласыңыз."
+
+
+@pytest.mark.parametrize(
+    "number", ["Лицевой счёт 7012345678", "счётчик 701 555 0123", "дом 150/2, кв. 48, 12.01.2025"]
+)
+def test_numbers_that_are_not_phones_stay(number: str) -> None:
+    from core.pii import find
+
+    assert find(number) == []
