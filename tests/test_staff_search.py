@@ -213,3 +213,68 @@ def test_the_portal_finds_a_number_typed_with_a_space_or_without_the_dash(
         tracked = client.get("/track", params={"number": typed}, follow_redirects=False)
         assert tracked.status_code in (302, 303, 307)
         assert tracked.headers["location"].startswith(f"/appeals/{number}")
+
+
+def test_the_embedded_sqlite_path_finds_numbers_phones_names_and_words(tmp_path: Any) -> None:
+    """SQLite, the first run's database: the same readings of ``q``, case-folded substrings
+    for words (Cyrillic folded by Python, not SQLite's ASCII lower())."""
+    from sqlalchemy.orm import sessionmaker
+
+    from appeals.search import SearchFilters, search
+    from civicdesk.bootstrap import load_all_reference
+    from core import db
+    from core.migrate import upgrade
+    from core.models import Role
+    from core.security import create_staff_user
+    from core.settings import Settings, override_settings
+    from intake.schemas import IncomingContact
+    from intake.service import submit
+
+    url = f"sqlite:///{tmp_path}/search.sqlite3"
+    upgrade(url)
+    engine = db.make_engine(url)
+    settings = Settings(environment="test", database_url=url, redis_url=None)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    previous = db._session_factory, db._engine
+    try:
+        with override_settings(settings):
+            db._session_factory, db._engine = factory, engine
+            with factory() as session:
+                load_all_reference(session, settings)
+                operator = create_staff_user(
+                    session,
+                    username="op-sqlite",
+                    full_name="Оператор",
+                    role=Role.OPERATOR,
+                    password="long-enough-pw-1",
+                )
+                numbers = {}
+                for key, text, phone, name in (
+                    ("water", WATER, "+77015550101", "Нурланова Асель"),
+                    ("trash", TRASH, "+77075550202", "Ерлан Сейткали"),
+                ):
+                    result = submit(
+                        session,
+                        IncomingContact(
+                            channel=Channel.PORTAL,
+                            external_id=f"sqlite-{key}",
+                            text=text,
+                            citizen=CitizenContact(phone=phone, full_name=name),
+                        ),
+                    )
+                    numbers[key] = result.tracking_number
+                session.commit()
+
+                def found(q: str) -> set[str]:
+                    page = search(session, user=operator, filters=SearchFilters(q=q))
+                    return {appeal.tracking_number for appeal in page.appeals}
+
+                water, trash = numbers["water"], numbers["trash"]
+                assert found(water.replace("-", " ").lower()) == {water}
+                assert found("8 707 555 02 02") == {trash}
+                assert found("нурланова") == {water}
+                assert found("ПРОРВАЛО трубу") == {water}
+                assert found("землетрясение") == set()
+    finally:
+        db._session_factory, db._engine = previous
+        engine.dispose()
