@@ -412,6 +412,37 @@ def test_throttling_is_retried_later_and_a_gone_comment_fails_with_its_code(
     assert failed.last_error == "graph 400 code 100/33"
 
 
+def test_the_workers_relay_pass_sends_due_retries_and_polls(
+    client: Any,
+    graph: fb.FakeMetaGraphAPI,
+    session: Session,
+    meta_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from civicdesk.worker import relay_pass
+
+    graph.add_comment(MEDIA, "179030", SARCASM)
+    graph.fail("/179030/replies", code=4, message="(#4) Application request limit reached")
+    graph.deliver(client, fb.instagram_comment(media_id=MEDIA, comment_id="179030", text=SARCASM))
+    receipt = _replies(session, _comment(session, "179030"))[ReplyKind.RECEIPT]
+    assert receipt.state is ReplyState.PENDING
+    session.execute(
+        SocialReply.__table__.update()
+        .where(SocialReply.id == receipt.id)
+        .values(next_attempt_at=now())
+    )
+    session.commit()
+    graph.add_comment(MEDIA, "179031", "Когда уберут мусор во дворе на Жандосова 12?")
+    monkeypatch.setattr(social_jobs, "_last_poll", 0.0)  # the poll interval has passed
+
+    relay_pass(meta_settings)  # one round of `civicdesk worker`'s relay loop
+
+    receipt = _replies(session, _comment(session, "179030"))[ReplyKind.RECEIPT]
+    assert receipt.state is ReplyState.SENT and receipt.attempts == 2
+    polled = _comment(session, "179031")
+    assert polled.via_poll and not polled.via_webhook
+
+
 def test_a_private_reply_outside_instagrams_window_is_recorded_as_failed(
     client: Any, graph: fb.FakeMetaGraphAPI, session: Session
 ) -> None:
