@@ -57,6 +57,9 @@ COUNT_CAP: Final = 10_000
 #: Citizens a name can match before the search asks for more of the name.
 NAME_LIMIT: Final = 500
 MAX_QUERY_CHARS: Final = 200
+#: Date filters beyond these bound nothing.
+EARLIEST_DAY: Final = date(1900, 1, 1)
+LATEST_DAY: Final = date(9000, 1, 1)
 _DIGITS = re.compile(r"\D+")
 _WORD = re.compile(r"\w{3,}", re.UNICODE)
 
@@ -159,9 +162,11 @@ def _filtered(user: StaffUser, filters: SearchFilters) -> Select[Appeal]:
         query = query.where(Appeal.category_code == filters.category_code)
     if filters.channel is not None:
         query = query.where(Appeal.channel == filters.channel)
-    if filters.received_from is not None:
+    # A bound outside any appeal's life is no bound (and year 1 or 9999 would overflow
+    # the conversion to UTC).
+    if filters.received_from is not None and filters.received_from > EARLIEST_DAY:
         query = query.where(Appeal.received_at >= _day_start(filters.received_from))
-    if filters.received_to is not None:
+    if filters.received_to is not None and filters.received_to < LATEST_DAY:
         query = query.where(
             Appeal.received_at < _day_start(filters.received_to + timedelta(days=1))
         )

@@ -278,3 +278,19 @@ def test_the_embedded_sqlite_path_finds_numbers_phones_names_and_words(tmp_path:
     finally:
         db._session_factory, db._engine = previous
         engine.dispose()
+
+
+def test_dates_at_the_ends_of_the_calendar_are_no_bound_not_a_500(
+    client: TestClient, make_user: Any, appeals: dict[str, Appeal]
+) -> None:
+    user, password = make_user("operator")
+    headers = login(client, user.username, password)
+    everyone = {appeal.tracking_number for appeal in appeals.values()}
+    assert set(_api(client, headers, received_from="0001-01-01", received_to="9999-12-31")) == (
+        everyone
+    )
+    staff_sign_in(client, user, password, next_path="/staff/appeals")
+    page = client.get(
+        "/staff/appeals", params={"tab": "all", "from": "0001-01-01", "to": "9999-12-31"}
+    )
+    assert page.status_code == 200 and _numbers(page.text) == everyone
