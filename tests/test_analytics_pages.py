@@ -23,6 +23,7 @@ from analytics.report_service import store_reports
 from appeals.lifecycle import Status
 from appeals.models import Appeal, Channel
 from civicdesk.web.analytics.pages import clear_cache
+from core import db
 from core.clock import local, now
 from core.models import Role
 from tests.analytics_support import appeal_factory, assert_no_personal_data
@@ -39,10 +40,12 @@ CHANNELS = (Channel.PHONE, Channel.TELEGRAM, Channel.PORTAL, Channel.WHATSAPP)
 CLUSTER = (43.2301, 76.8702)  # the yard where the water is off
 
 
-def city(make: Callable[..., Appeal], *, days: int = 21, seed: int = 7) -> list[Appeal]:
+def city(
+    make: Callable[..., Appeal], *, days: int = 21, seed: int = 7, cluster_open: bool = True
+) -> list[Appeal]:
     """Three weeks of a small city up to yesterday: each district's topic, most answered in
     time, some late, some rated, half with a map point; in the last three days a cluster
-    of no-water appeals in one yard of Auezov."""
+    of no-water appeals in one yard of Auezov (still open, or already answered)."""
     rng = random.Random(seed)
     today = local(now()).replace(hour=0, minute=0, second=0, microsecond=0)
     made = []
@@ -77,8 +80,10 @@ def city(make: Callable[..., Appeal], *, days: int = 21, seed: int = 7) -> list[
                         category="water.no_water",
                         district="auezov",
                         organization="almaty-su",
-                        status=Status.IN_PROGRESS,
+                        status=Status.IN_PROGRESS if cluster_open else Status.CLOSED,
                         due_at=day + timedelta(days=15),
+                        answered_at=None if cluster_open else day + timedelta(days=1),
+                        closed_at=None if cluster_open else day + timedelta(days=1),
                         latitude=CLUSTER[0] + rng.uniform(-0.0015, 0.0015),
                         longitude=CLUSTER[1] + rng.uniform(-0.002, 0.002),
                     )
@@ -86,12 +91,13 @@ def city(make: Callable[..., Appeal], *, days: int = 21, seed: int = 7) -> list[
     return made
 
 
-def store_hotspots(session: Session) -> dict[str, Any]:
-    """What the worker's daily job keeps (computed over the committed rows it can see)."""
+def store_hotspots() -> dict[str, Any]:
+    """What the worker's daily job keeps: claimed and finished in transactions of their own
+    (over the committed rows the process-wide database sees)."""
     moment = now()
-    run_id = claim(session, Due("hotspots", moment.date().isoformat()), moment=moment)
+    with db.transaction() as session:
+        run_id = claim(session, Due("hotspots", moment.date().isoformat()), moment=moment)
     assert run_id is not None
-    session.flush()
     result = hotspots_now(moment)
     finish(run_id, result)
     return result
@@ -156,8 +162,7 @@ def test_other_roles_and_bad_input_are_refused_with_a_reason(
 def test_the_hot_spots_the_worker_stored_are_mapped_and_listed(
     client: Any, session: Session, make_user: Any, month: list[Appeal]
 ) -> None:
-    stored = store_hotspots(session)
-    session.commit()
+    stored = store_hotspots()
     assert stored["kind"] == "h3" and stored["located"] > 200
     cluster_cell = h3.latlng_to_cell(*CLUSTER, 8)
     water = next(layer for layer in stored["layers"] if layer["topic"] == "water.no_water")
@@ -187,6 +192,11 @@ def test_weekly_reports_are_listed_served_and_made_on_demand(
         client.get(f"/staff/analytics/reports/{link}").headers["content-type"] for link in links
     }
     assert kinds == {"application/pdf", "text/html; charset=utf-8"}
+    for link in links:
+        served = client.get(f"/staff/analytics/reports/{link}")
+        if served.headers["content-type"].startswith("text/html"):
+            policy = served.headers["content-security-policy"]
+            assert "default-src 'none'" in policy and "script-src" not in policy
     refused = client.post(
         "/staff/analytics/reports",
         data={"week": "2026-W60", "csrf": hidden_field(page.text, "csrf")},

@@ -48,6 +48,10 @@ PAGE_PATH: Final = "/staff/analytics"
 CSV_PATH: Final = "/staff/analytics.csv"
 ALLOWED: Final = frozenset({Role.ANALYST, Role.INSPECTOR, Role.ADMIN})
 MAX_DAYS: Final = 366
+REPORT_CSP: Final = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+    "form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+)
 CACHE_TTL_S: Final = 60.0
 SECTIONS: Final = (
     "day",
@@ -560,11 +564,12 @@ def report_file(
         )
     media = "application/pdf" if report.format == "pdf" else "text/html; charset=utf-8"
     filename = f"report-{report.week}-{report.language}.{report.format}"
-    response = Response(
-        report.content,
-        media_type=media,
-        headers={"Content-Disposition": f'inline; filename="{filename}"'},
-    )
+    headers = {"Content-Disposition": f'inline; filename="{filename}"'}
+    if report.format == "html":
+        # The report is one self-contained file (it is mailed and opened offline too): its
+        # style is inline and its charts are data: images. No script may run in it at all.
+        headers["Content-Security-Policy"] = REPORT_CSP
+    response = Response(report.content, media_type=media, headers=headers)
     return secure(response, private=True)
 
 
