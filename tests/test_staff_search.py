@@ -294,3 +294,6 @@ def test_dates_at_the_ends_of_the_calendar_are_no_bound_not_a_500(
         "/staff/appeals", params={"tab": "all", "from": "0001-01-01", "to": "9999-12-31"}
     )
     assert page.status_code == 200 and _numbers(page.text) == everyone
+    for q in ("\x00", "'\"", "!!! & | :*", "(((", "-", "or or", "Ё" * 200):
+        assert client.get("/staff/appeals", params={"q": q}).status_code < 500, q
+        assert client.get("/api/v1/appeals", params={"q": q}, headers=headers).status_code < 500
