@@ -73,7 +73,9 @@ def test_the_history_fills_the_gap_the_rules_leave_and_the_rule_wins_otherwise(
 def test_the_operator_sees_the_history_guess_preselected(
     client: Any, session: Session, submit_appeal: Any, make_user: Any, history_model: Settings
 ) -> None:
-    appeal = submit_appeal("Во дворе частного сектора сломан забор", category_code=YARD)
+    # The page's dry run classifies the text again (as the appeal stands): a text the corpus
+    # model reads as a yard matter, so the rules name no organization without a district.
+    appeal = submit_appeal("Во дворе возле гаражей не вывозят мусор", category_code=YARD)
     assert appeal.triage_reason == "no_district"
     operator, _ = make_user("operator")
     page_url = f"/staff/appeals/{appeal.id}"
@@ -81,6 +83,6 @@ def test_the_operator_sees_the_history_guess_preselected(
     page = client.get(page_url)
     assert page.status_code == 200
     assert "По истории обращений города" in page.text
-    assert 'value="akimat-turksib" selected' in page.text  # the route form, ready to send
+    assert 'value="akimat-medeu" selected' in page.text  # the route form, ready to send
     kazakh = client.get(page_url, params={"lang": "kk"})
     assert "Қаланың өтініштер тарихы бойынша" in kazakh.text
