@@ -56,6 +56,8 @@ bench: install
 	$(BIN)/python bench/sla_sweep.py
 	$(BIN)/python bench/sla_board.py --reuse
 	$(BIN)/python bench/ranking.py --reuse
+	$(BIN)/python bench/analytics.py --reuse
+	$(BIN)/python bench/bursts_eval.py
 	$(BIN)/python bench/kb.py
 	$(BIN)/python bench/bots.py
 	$(BIN)/python bench/social.py --json
