@@ -503,6 +503,7 @@ def test_callback_is_requested_for_the_caller(
     _sign_in(client, operator, password)
     page = client.get("/staff/console", params={"call": call.id})
     csrf = hidden_field(page.text, "csrf")
+    assert 'id="no-telephony"' not in page.text
     # The form offers the caller's open appeal to link the callback to.
     assert f'<option value="{appeal.id}">' in page.text
     # No phone of their own in the call center yet: refused, with the reason.
@@ -565,6 +566,7 @@ def test_a_callback_without_telephony_says_so_at_once(
     session.commit()
     _sign_in(client, operator, password)
     page = client.get("/staff/console", params={"lang": language})
+    assert 'id="no-telephony"' in page.text  # said before the button is pressed, too
     refused = client.post(
         "/staff/console/callback",
         data={"csrf": hidden_field(page.text, "csrf"), "phone": "8 701 777 66 55"},

@@ -172,6 +172,7 @@ def _console_page(
         private=True,
         metrics=metric_cells(metrics, language),
         metrics_refresh_s=settings.console_metrics_refresh_s,
+        telephony=bool(settings.ami_host),  # without it the callback form says so up front
         **_panel_context(request, session, user, language=language, **panel),
         **_frame(request, session, user, language),
     )
