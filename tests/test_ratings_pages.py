@@ -68,6 +68,25 @@ def test_a_kind_is_ranked_among_its_own_on_the_page(
     assert "среди организаций этого вида" in html
 
 
+def test_the_custom_range_is_typed_as_the_page_shows_it(
+    client: Any, make_user: Any, scenario: None
+) -> None:
+    """дд.мм.гггг in a text field (a date field shows 03/02/2026 in an English browser); the
+    links keep ISO dates, and both are read."""
+    signed_in(client, make_user, Role.INSPECTOR)
+    typed = client.get("/staff/ratings?period=custom&from=02.03.2026&to=08.03.2026")
+    assert typed.status_code == 200, typed.text
+    assert 'name="from" value="02.03.2026"' in typed.text
+    assert 'name="to" value="08.03.2026"' in typed.text
+    assert 'type="date"' not in typed.text
+    linked = client.get(f"/staff/ratings?{WEEK}")
+    assert 'name="from" value="02.03.2026"' in linked.text
+    assert "просрочено 100 %" in typed.text and "просрочено 100 %" in linked.text
+    assert (
+        client.get("/staff/ratings?period=custom&from=31.02.2026&to=08.03.2026").status_code == 422
+    )
+
+
 def test_the_drill_down_lists_the_appeals_behind_a_figure(
     client: Any, make_user: Any, scenario: None
 ) -> None:

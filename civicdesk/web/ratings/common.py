@@ -3,6 +3,7 @@ for a row (its movement, the reasons it is low) in the page's language."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -21,13 +22,19 @@ PERIOD_KINDS: Final = tuple(kind.value for kind in PeriodKind)
 KINDS: Final = tuple(kind.value for kind in OrganizationKind)
 PARAMS: Final = ("period", "at", "from", "to", "kind")
 _quote = lru_cache(maxsize=4096)(quote_plus)
+_DOTTED: Final = re.compile(r"\d{2}\.\d{2}\.\d{4}")
 
 
 def _day(value: str) -> date | None:
+    """A day as the form types it (дд.мм.гггг: Chromium draws ``type=date`` in the browser's
+    locale, not the page's, so the form is text) or as the links carry it (ISO)."""
     value = value.strip()
     if not value:
         return None
     try:
+        if _DOTTED.fullmatch(value):
+            day, month, year = value.split(".")
+            return date(int(year), int(month), int(day))
         return date.fromisoformat(value)
     except ValueError:
         raise ValidationFailed(f"not a date: {value!r}", code="bad_period") from None

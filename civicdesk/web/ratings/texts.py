@@ -27,6 +27,8 @@ RATINGS_TEXTS: Final[dict[str, dict[str, str]]] = {
     "rt.period.custom": {"ru": "Свой период", "kk": "Өз кезеңі"},
     "rt.from": {"ru": "С", "kk": "Бастап"},
     "rt.to": {"ru": "По", "kk": "Дейін"},
+    "rt.date_placeholder": {"ru": "дд.мм.гггг", "kk": "кк.аа.жжжж"},
+    "rt.date_hint": {"ru": "День, месяц, год: 05.03.2026", "kk": "Күн, ай, жыл: 05.03.2026"},
     "rt.show": {"ru": "Показать", "kk": "Көрсету"},
     "rt.range": {"ru": "{first} — {last}", "kk": "{first} — {last}"},
     "rt.prev": {"ru": "← Предыдущий", "kk": "← Алдыңғы"},
