@@ -30,6 +30,7 @@ from appeals.models import Appeal
 from core import db
 from core.clock import ALMATY, local, now
 from core.db import dialect_insert, table_of
+from core.settings import get_settings
 from routing.models import Category, District
 from sla.workflow import notify
 
@@ -86,7 +87,7 @@ def scan(
     session: Session, *, first: date, last: date, rule: BurstRule | None = None
 ) -> list[Found]:
     """Bursts on each day of [first, last]: the counts from ``first`` minus the baseline."""
-    rule = rule or BurstRule()
+    rule = rule or BurstRule(alpha=get_settings().analytics_burst_alpha)
     history = first - timedelta(days=rule.window + rule.guard)
     start, end = day_bounds(history, last)
     days = (last - history).days + 1

@@ -176,6 +176,9 @@ class Settings(BaseSettings):
     analytics_schedule: bool | None = None
     analytics_export_hour: int = Field(default=2, ge=0, le=23)  # nightly, Almaty time
     analytics_burst_hours: list[int] = Field(default=[10, 14, 18, 23])  # burst checks a day
+    # A burst: tail probability under this (docs/analytics.md: 1e-4 keeps ordinary days quiet;
+    # 0.05 meets the recall goal on the NYC series, at the price of more notices).
+    analytics_burst_alpha: float = Field(default=1e-4, gt=0, lt=1)
     analytics_report_hour: int = Field(default=7, ge=0, le=23)  # Mondays, Almaty time
     analytics_h3_resolution: int = Field(default=8, ge=5, le=10)  # ≈0.7 km² cells
 
