@@ -64,13 +64,14 @@ def test_an_editor_writes_previews_and_publishes(
         "steps_kk": "egov.kz порталына кіріңіз\nАнықтамага тапсырыс беріңіз",
         "organization": "gov-for-citizens",
         "tags": "справка, анықтама",
-        "checked_on": "2026-11-30",
+        "checked_on": "30.11.2026",  # as the field shows it (дд.мм.гггг)
         "reason": "новая ситуация",
     }
     saved = client.post("/staff/kb/save", data=form, follow_redirects=False)
     assert saved.status_code == 303, saved.text
     page = client.get(saved.headers["location"])
     assert "Сохранено: версия 1." in page.text
+    assert 'name="checked_on" type="text"' in page.text and 'value="30.11.2026"' in page.text
     assert "1. Войдите на egov.kz" in html.unescape(page.text)  # the preview as sent
     assert "1. egov.kz порталына кіріңіз" in html.unescape(page.text)
     article = service.by_slug(session, "ospan-certificate")

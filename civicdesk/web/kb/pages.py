@@ -7,6 +7,7 @@ thin: every change goes through ``knowledge_base.service`` (a version with who a
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -111,6 +112,27 @@ def _edit_page(
     )
 
 
+_DOTTED = re.compile(r"\d{2}\.\d{2}\.\d{4}")
+
+
+def _shown_day(iso: str | None) -> str:
+    """дд.мм.гггг in the form: a ``type=date`` field is drawn in the browser's locale
+    (11/30/2026 on a Russian page), so "checked on" is a text field, as on the SLA board."""
+    if not iso:
+        return ""
+    year, month, day = iso.split("-")
+    return f"{day}.{month}.{year}"
+
+
+def _typed_day(value: str) -> str | None:
+    """The typed day as ISO for the schema (which refuses an impossible one with a reason)."""
+    value = value.strip()
+    if _DOTTED.fullmatch(value):
+        day, month, year = value.split(".")
+        return f"{year}-{month}-{day}"
+    return value or None
+
+
 def _values(article: Article, session: Session) -> dict[str, Any]:
     codes = service.organization_codes(session)
     data = service.snapshot(article, codes.get(article.organization_id or -1))
@@ -120,7 +142,7 @@ def _values(article: Article, session: Session) -> dict[str, Any]:
         "steps_kk": "\n".join(data["steps_kk"]),
         "tags": ", ".join(data["tags"]),
         "sources": "\n".join(data["sources"]),
-        "checked_on": data["checked_on"] or "",
+        "checked_on": _shown_day(data["checked_on"]),
         "organization": data["organization"] or "",
         "category": data["category"] or "",
         "version": article.version,
@@ -229,7 +251,7 @@ def kb_save(
                 "category": category.strip() or None,
                 "tags": [tag.strip() for tag in tags.split(",") if tag.strip()],
                 "sources": _lines(sources),
-                "checked_on": checked_on.strip() or None,
+                "checked_on": _typed_day(checked_on),
                 "example": article.example if article is not None else False,
             }
         )
