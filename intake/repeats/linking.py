@@ -18,6 +18,8 @@ before, each rolling a batch back into RQ's 5/30/120 s retries).
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -30,6 +32,8 @@ from appeals.models import Appeal, AppealLink, Citizen, Incident, LinkKind
 from intake.repeats import identity
 from intake.repeats.matching import AppealFacts, Match, MatchRules, best_matches, match_keys
 from nlp.places import extract_places
+
+log = logging.getLogger(__name__)
 
 # The most recent candidates only: a citizen's own last appeals, a street's last reports.
 REPEAT_CANDIDATES = 50
@@ -272,7 +276,11 @@ def link_appeals(session: Session, appeal_ids: list[int], rules: MatchRules | No
         return 0
     postgresql = session.get_bind().dialect.name == "postgresql"
     if postgresql:
+        started = time.monotonic()
         wait_for_earlier_batches(session, min(appeal_ids))
+        waited = time.monotonic() - started
+        if waited > 0.5:  # bench/scale.py reads these: how much a batch waits on another
+            log.info("linking waited %.3f s for earlier batches", waited)
     found = []
     for appeal_id in appeal_ids:
         repeat, duplicate = find_matches(session, appeal_id, rules)
