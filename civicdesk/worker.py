@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
+import os
+import signal
+import sys
 import threading
 
 from core import db, jobs
@@ -11,6 +15,25 @@ from core.clock import local, now
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """In a process forked by the worker (RQ's scheduler): be killed when the worker dies.
+
+    The fork inherits the worker's open sockets, its PostgreSQL connections among them. A
+    worker killed with SIGKILL (the OOM killer, ``kill -9``) used to leave its scheduler
+    running, and that kept the dead worker's connection open: PostgreSQL never saw it close,
+    so the transaction of the batch it was routing stayed open with its appeals locked, and
+    every later batch waited behind it (146 s without routing in bench/faults.py, until
+    PostgreSQL restarted). Linux only; elsewhere a supervisor must kill the process group.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the worker died before the line above
+        os._exit(1)
 
 
 def apply_due_reorganizations() -> int:
@@ -159,6 +182,8 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
                 _relay_loop(settings, threading.Event())
         return
     db.configure(settings)
+    worker_pid = os.getpid()
+    os.register_at_fork(after_in_child=lambda: die_with_parent(worker_pid))
     queue = jobs.queue(settings)
     stop = threading.Event()
     from sla.jobs import schedule_sweep
