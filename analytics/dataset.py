@@ -188,19 +188,10 @@ _FETCHED = (
     "language",
     "appeal_type",
     "area_code",
-    "area_name_ru",
-    "area_name_kk",
     "category_code",
-    "category_name_ru",
-    "category_name_kk",
     "organization_code",
-    "organization_name_ru",
-    "organization_name_kk",
     "organization_at_time_code",
-    "organization_at_time_name_ru",
     "district_code",
-    "district_name_ru",
-    "district_name_kk",
     "latitude",
     "longitude",
     "urgency",
@@ -212,6 +203,59 @@ _FETCHED = (
     "earlier_appeal_id",
     "incident_id",
 )
+# Names are not fetched with every row: they are looked up by code in Arrow (``Names``).
+_NAMED: tuple[tuple[str, str, str], ...] = (
+    ("area_name_ru", "areas", "area_code"),
+    ("area_name_kk", "areas_kk", "area_code"),
+    ("category_name_ru", "categories", "category_code"),
+    ("category_name_kk", "categories_kk", "category_code"),
+    ("organization_name_ru", "organizations", "organization_code"),
+    ("organization_name_kk", "organizations_kk", "organization_code"),
+    ("organization_at_time_name_ru", "organizations", "organization_at_time_code"),
+    ("district_name_ru", "districts", "district_code"),
+    ("district_name_kk", "districts_kk", "district_code"),
+)
+
+
+@dataclass(frozen=True)
+class Names:
+    """Code → name of each reference table, read once per export: sending the names with
+    every row cost more than the rest of the row (a 1.5 M export is mostly repeated names)."""
+
+    tables: dict[str, tuple[pa.Array, pa.Array]]
+
+    @classmethod
+    def load(cls, session: Session) -> Names:
+        def pairs(rows: Sequence[Any]) -> tuple[pa.Array, pa.Array]:
+            return (
+                pa.array([str(row[0]) for row in rows], type=pa.string()),
+                pa.array([row[1] for row in rows], type=pa.string()),
+            )
+
+        areas = session.execute(
+            select(CategoryArea.code, CategoryArea.name_ru, CategoryArea.name_kk)
+        ).all()
+        categories = session.execute(
+            select(Category.code, Category.name_ru, Category.name_kk)
+        ).all()
+        organizations = session.execute(
+            select(Organization.code, Organization.name_ru, Organization.name_kk)
+        ).all()
+        districts = session.execute(select(District.code, District.name_ru, District.name_kk)).all()
+        tables: dict[str, tuple[pa.Array, pa.Array]] = {}
+        for name, rows in (
+            ("areas", areas),
+            ("categories", categories),
+            ("organizations", organizations),
+            ("districts", districts),
+        ):
+            tables[name] = pairs([(row[0], row[1]) for row in rows])
+            tables[f"{name}_kk"] = pairs([(row[0], row[2]) for row in rows])
+        return cls(tables)
+
+    def look_up(self, table: str, codes: pa.Array) -> pa.Array:
+        keys, names = self.tables[table]
+        return pc.take(names, pc.index_in(codes, value_set=keys))
 
 
 def _utc(column: Any) -> Any:
@@ -309,19 +353,10 @@ def appeal_rows_query(
             Appeal.language.label("language"),
             Appeal.appeal_type.label("appeal_type"),
             Category.area_code.label("area_code"),
-            CategoryArea.name_ru.label("area_name_ru"),
-            CategoryArea.name_kk.label("area_name_kk"),
             Appeal.category_code.label("category_code"),
-            Category.name_ru.label("category_name_ru"),
-            Category.name_kk.label("category_name_kk"),
             now_org.code.label("organization_code"),
-            now_org.name_ru.label("organization_name_ru"),
-            now_org.name_kk.label("organization_name_kk"),
             func.coalesce(time_org.code, now_org.code).label("organization_at_time_code"),
-            func.coalesce(time_org.name_ru, now_org.name_ru).label("organization_at_time_name_ru"),
             Appeal.district_code.label("district_code"),
-            District.name_ru.label("district_name_ru"),
-            District.name_kk.label("district_name_kk"),
             Appeal.latitude.label("latitude"),
             Appeal.longitude.label("longitude"),
             Appeal.urgency.label("urgency"),
@@ -339,8 +374,6 @@ def appeal_rows_query(
         )
         .select_from(Appeal)
         .outerjoin(Category, Category.code == Appeal.category_code)
-        .outerjoin(CategoryArea, CategoryArea.code == Category.area_code)
-        .outerjoin(District, District.code == Appeal.district_code)
         .outerjoin(now_org, now_org.id == Appeal.organization_id)
         .outerjoin(lead, lead.c.appeal_id == Appeal.id)
         .outerjoin(time_org, time_org.id == lead.c.organization_id)
@@ -387,7 +420,12 @@ def _h3_cells(
 
 
 def to_table(
-    rows: Sequence[Any], *, pseudonyms: Pseudonymizer, moment: datetime, h3_resolution: int
+    rows: Sequence[Any],
+    *,
+    pseudonyms: Pseudonymizer,
+    moment: datetime,
+    h3_resolution: int,
+    names: Names,
 ) -> pa.Table:
     """Arrow table of fetched rows: public ids, local dates, H3 cells, derived flags."""
     data = _column_lists(rows)
@@ -442,6 +480,8 @@ def to_table(
         "cell_latitude": pa.array(centre_lat, type=pa.float64()),
         "cell_longitude": pa.array(centre_lng, type=pa.float64()),
     }
+    for name, table, code in _NAMED:
+        arrays[name] = names.look_up(table, pa.array(data[code], type=pa.string()))
     for column in APPEAL_COLUMNS:
         if column.name not in arrays:
             arrays[column.name] = pa.array(data[column.name], type=column.type)
@@ -462,12 +502,19 @@ def iter_appeal_tables(
     """The appeals of ``ranges`` (all: None) as Arrow tables of up to ``batch`` rows, in
     the order they arrived, streamed from the database."""
     query = appeal_rows_query(ranges, dialect=session.get_bind().dialect.name)
+    names = Names.load(session)
     # Core, not ORM execution: the ORM's row loading cost ~6 s of 300,000 rows.
     result = session.connection().execute(
         query.execution_options(stream_results=True, yield_per=batch)
     )
     for partition in result.partitions(batch):
-        yield to_table(partition, pseudonyms=pseudonyms, moment=moment, h3_resolution=h3_resolution)
+        yield to_table(
+            partition,
+            pseudonyms=pseudonyms,
+            moment=moment,
+            h3_resolution=h3_resolution,
+            names=names,
+        )
 
 
 def daily_aggregates(appeals: pa.Table) -> pa.Table:
