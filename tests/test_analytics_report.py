@@ -124,7 +124,10 @@ def test_the_pdf_renders_with_kazakh_letters(
         text=True,
         check=True,
     ).stdout
-    for word in ("Азаматтардың", "өтініштері", "Қанағаттану", "мерзімдері", "Үздіктер"):
+    # Ұ and ү: the ranking's heading, and its note that 28 appeals in a week are under the
+    # ranking's minimum of 30 (data/ranking_weights.yaml), so no organization is ranked.
+    words = ("Азаматтардың", "өтініштері", "Қанағаттану", "мерзімдері", "Ұйымдар", "үшін")
+    for word in words:
         assert word in text or word.lower() in text.lower(), word
     fonts = subprocess.run(  # noqa: S603 - poppler on our own PDF
         [poppler["pdffonts"], str(path)], capture_output=True, text=True, check=False
