@@ -30,6 +30,7 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, aliased
 
 from analytics.pseudonym import Pseudonymizer
@@ -281,7 +282,7 @@ def _latest_per_appeal(
         return (
             select(appeal_id.label("appeal_id"), *columns)
             .where(*where)
-            .distinct(appeal_id)
+            .ext(distinct_on(appeal_id))
             .order_by(appeal_id, *order)
             .subquery(name)
         )
