@@ -5,7 +5,7 @@ its cache's stamp in the writer's transaction, so each process sees a change at 
 decision; on SQLite (one process) the table is there and the caches keep their timers.
 
 Revision ID: 0022_scale
-Revises: 0017_nlp_places
+Revises: 0019_experience_web
 Create Date: 2026-12-07 11:30:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import core.db
 
 revision: str = "0022_scale"
-down_revision: str | None = "0017_nlp_places"
+down_revision: str | None = "0019_experience_web"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
