@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from channels.telephony import scenarios
 from channels.telephony.metrics import live_metrics, operator_stats, queue_metrics
+from channels.telephony.models import QueueSnapshot
 from channels.telephony.pipeline import EventPipeline
 from core.clock import frozen
 from core.db import transaction as db_transaction
@@ -85,6 +87,12 @@ def test_hourly_and_daily_queue_metrics(session: Session, morning: None) -> None
 
 
 def test_live_metrics_count_today_and_who_is_waiting(session: Session, morning: None) -> None:
+    # The header prefers a fresh QueueSummary snapshot over the member events; this test is
+    # about the member events, so it starts without snapshots (rolled back after). Twice on
+    # loaded runs it failed with available 2 — the figure a snapshot gives, not the members —
+    # for a cause not yet found; the source assertion below says which path answered.
+    stray = session.scalar(select(func.count()).select_from(QueueSnapshot))
+    session.execute(delete(QueueSnapshot))
     waiting = scenarios.answered_call(t0=T0 + 7000, serial=41, caller="87011110005")[:3]
     members = [
         scenarios.member_status(at=T0, interface="PJSIP/1001", member_name="a"),
@@ -95,6 +103,7 @@ def test_live_metrics_count_today_and_who_is_waiting(session: Session, morning: 
     with frozen(NINE + timedelta(seconds=7030)):
         live = live_metrics(session, queue="1308")
     assert live["today"]["offered"] == 5 and live["today"]["answered"] == 3
+    assert live["operators"]["source"] == "member_events", (live, stray)
     assert (live["offered"], live["logged_in"], live["available"]) == (5, 3, 1)  # the header
     assert (live["waiting"], live["longest_wait_s"]) == (1, 26)
     assert live["operators"] == {
