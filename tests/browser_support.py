@@ -141,7 +141,11 @@ def live_server() -> Iterator[LiveServer]:
         admin.dispose()
         _unavailable(f"PostgreSQL is not reachable ({error.__class__.__name__}: {error})")
     url = schema_url(schema)
-    settings = Settings(environment="test", database_url=url, redis_url=None)
+    # A short heartbeat: a console closed by the browser ends its stream (and the stream's
+    # polls of the screen_pops table) within half a second, see ``browser``.
+    settings = Settings(
+        environment="test", database_url=url, redis_url=None, console_heartbeat_s=0.5
+    )
     previous = db._engine, db._session_factory
     engine = db.make_engine(url)
     factory = sessionmaker(bind=engine, expire_on_commit=False)
@@ -219,6 +223,20 @@ def browser(chrome_driver: Any, live: LiveServer) -> Iterator[Any]:
     chrome_driver.delete_all_cookies()
     yield chrome_driver
     chrome_driver.delete_all_cookies()
+    _close_console_streams(chrome_driver)
+
+
+def _close_console_streams(driver: Any) -> None:
+    """Leave the page, and wait until the server has ended every console stream. An open
+    stream polls the screen_pops table through the process-wide database every 0.3 s; left
+    running, it would reach the single connection of whichever test runs next."""
+    from channels.telephony.screen_pop import _memory_bus
+
+    driver.get("about:blank")
+    deadline = time.monotonic() + WAIT_S
+    while _memory_bus.total_subscribers() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _memory_bus.total_subscribers() == 0, "a console stream outlived its test"
 
 
 def wait_for(driver: Any, condition: Callable[[Any], Any], timeout: float = WAIT_S) -> Any:

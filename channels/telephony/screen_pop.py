@@ -99,6 +99,11 @@ class MemoryScreenPopBus:
         with self._lock:
             return len(self._subscribers.get(operator_id, []))
 
+    def total_subscribers(self) -> int:
+        """Open subscriptions of every operator (a console stream still polling)."""
+        with self._lock:
+            return sum(len(entries) for entries in self._subscribers.values())
+
     def publish(self, pop: ScreenPop) -> None:
         with self._lock:
             targets = list(self._subscribers.get(pop.operator_id, []))
