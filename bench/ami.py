@@ -32,8 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text
-
+from bench.support import ADMIN_URL, REDIS_URL, create_schema, drop_schema, schema_url
 from channels.telephony import scenarios
 from channels.telephony.listener import AmiListener
 from channels.telephony.pipeline import EventPipeline
@@ -44,17 +43,8 @@ from core.migrate import upgrade
 from core.models import Role, StaffUser
 from core.settings import Settings, override_settings
 
-ADMIN_URL = os.environ.get(
-    "CIVICDESK_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("CIVICDESK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 OPERATORS = 10
 SECRET = "bench-secret"  # noqa: S105 - the fake Asterisk's, not a real one
-
-
-def schema_url(schema: str) -> str:
-    separator = "&" if "?" in ADMIN_URL else "?"
-    return f"{ADMIN_URL}{separator}options=-csearch_path%3D{schema}"
 
 
 def add_operators() -> list[int]:
@@ -192,8 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         url = f"sqlite:///{folder}/bench.sqlite3"
     else:
         admin = db.make_engine(ADMIN_URL)
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        create_schema(admin, schema)
         url = schema_url(schema)
     settings = Settings(
         environment="test",
@@ -212,8 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             db.get_engine().dispose()
     finally:
         if admin is not None:
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            drop_schema(admin, schema)
             admin.dispose()
     print(json.dumps(result))
     return 0

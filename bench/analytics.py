@@ -52,15 +52,24 @@ os.environ.setdefault("CIVICDESK_LOG_LEVEL", "WARNING")
 
 from sqlalchemy import Engine, text
 
+from bench.support import (
+    ADMIN_URL,
+    create_schema,
+    drop_schema,
+    drop_secondary_indexes,
+    insert_in_chunks,
+    migrate_with_reference,
+    percentile,
+    rebuild_indexes,
+    run_bulk,
+    schema_exists,
+    schema_url,
+)
 from core import db
 from core.clock import local, now
-from core.migrate import upgrade
 from core.models import Role
 from core.settings import Settings, override_settings
 
-ADMIN_URL = os.environ.get(
-    "CIVICDESK_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 SCHEMA = os.environ.get("CIVICDESK_BENCH_ANALYTICS_SCHEMA", "civicdesk_bench_analytics")
 CHUNK = 250_000
 PASSWORD = "bench-analytics-password"  # noqa: S105 - a throwaway account in a bench schema
@@ -135,48 +144,16 @@ HISTORY_SQL = [
     """,
 ]
 TABLES = ("appeals", "appeal_assignments", "appeal_status_changes", "answer_ratings")
-INDEXES_SQL = """
-SELECT c.relname, pg_get_indexdef(i.indexrelid)
-FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid
-WHERE i.indrelid = CAST(:table AS regclass)
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid)
-"""
-
-
-def schema_url(schema: str) -> str:
-    separator = "&" if "?" in ADMIN_URL else "?"
-    return f"{ADMIN_URL}{separator}options=-csearch_path%3D{schema}"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def _schema_exists(admin: Engine) -> bool:
-    with admin.connect() as connection:
-        return bool(
-            connection.scalar(
-                text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :name"),
-                {"name": SCHEMA},
-            )
-        )
 
 
 def load(admin: Engine, appeals: int, per_year: int, settings: Settings) -> dict[str, Any]:
     """A fresh schema from the migrations, the reference data, then appeals and histories."""
-    from civicdesk.bootstrap import load_all_reference
     from core.security import create_staff_user
 
     started = time.perf_counter()
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-        connection.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-    upgrade(settings.database_url)
-    engine = db.configure(settings)
+    create_schema(admin, SCHEMA, fresh=True)
+    engine = migrate_with_reference(settings)
     with db.transaction() as session:
-        load_all_reference(session, settings)
         create_staff_user(
             session,
             username=ANALYST,
@@ -192,45 +169,25 @@ def load(admin: Engine, appeals: int, per_year: int, settings: Settings) -> dict
         )
         districts = list(connection.scalars(text("SELECT code FROM districts ORDER BY code")))
         categories = list(connection.scalars(text("SELECT code FROM categories ORDER BY code")))
-    indexes: list[tuple[str, str]] = []
-    with engine.begin() as connection:
-        for table in ("appeals", "appeal_assignments"):
-            found = connection.execute(text(INDEXES_SQL), {"table": table}).all()
-            for name, _definition in found:
-                connection.execute(text(f'DROP INDEX "{name}"'))
-            indexes.extend((name, definition) for name, definition in found)
+    indexes = drop_secondary_indexes(engine, ("appeals", "appeal_assignments"))
     moment = now()
     start = moment - timedelta(days=365.25 * appeals / per_year)
-    low = 1
-    while low <= appeals:
-        high = min(appeals, low + CHUNK - 1)
-        with engine.begin() as connection:
-            connection.execute(text("SET LOCAL synchronous_commit = off"))
-            connection.execute(text("SET LOCAL session_replication_role = replica"))
-            connection.execute(
-                text(APPEALS_SQL),
-                {
-                    "orgs": organizations,
-                    "districts": districts,
-                    "categories": categories,
-                    "start": start,
-                    "now": moment,
-                    "low": low,
-                    "high": high,
-                    "total": appeals,
-                },
-            )
-        print(f"loaded {high:,} appeals", file=sys.stderr, flush=True)
-        low = high + 1
+    insert_in_chunks(
+        engine,
+        APPEALS_SQL,
+        appeals,
+        CHUNK,
+        {
+            "orgs": organizations,
+            "districts": districts,
+            "categories": categories,
+            "start": start,
+            "now": moment,
+        },
+    )
     for statement in HISTORY_SQL:
-        with engine.begin() as connection:
-            connection.execute(text("SET LOCAL synchronous_commit = off"))
-            connection.execute(text("SET LOCAL session_replication_role = replica"))
-            connection.execute(text(statement))
-    with engine.begin() as connection:
-        connection.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
-        for _name, definition in indexes:
-            connection.execute(text(definition))
+        run_bulk(engine, statement)
+    rebuild_indexes(engine, indexes)
     print("histories and indexes done", file=sys.stderr, flush=True)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         for table in TABLES:
@@ -387,8 +344,7 @@ def main() -> int:
         parser.error("--runs and --page-runs must be >= 1, appeals and per year >= 1000")
     admin = db.make_engine(ADMIN_URL)
     if args.drop:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
+        drop_schema(admin, SCHEMA)
         print(json.dumps({"dropped": SCHEMA}))
         return 0
     settings = Settings(
@@ -400,7 +356,7 @@ def main() -> int:
     summary: dict[str, Any] = {"appeals": appeals, "per_year": per_year, "reused": False}
     with override_settings(settings):
         loaded = 0
-        if args.reuse and _schema_exists(admin):
+        if args.reuse and schema_exists(admin, SCHEMA):
             engine = db.configure(settings)
             with engine.connect() as connection:
                 try:
@@ -424,8 +380,7 @@ def main() -> int:
         }
     )
     if not args.reuse:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
+        drop_schema(admin, SCHEMA)
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     return 0
 

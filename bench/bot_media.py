@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -26,21 +25,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the fake Bot API
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
+from bench.support import ADMIN_URL, create_schema, drop_schema, migrate_with_reference, schema_url
 from core import db
-from core.migrate import upgrade
 from core.settings import Settings, override_settings
 
-ADMIN_URL = os.environ.get(
-    "CIVICDESK_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 APPEAL = "Во дворе дома {n} на улице Абая не вывозят мусор третий день, фото прилагаю"
-
-
-def schema_url(schema: str) -> str:
-    separator = "&" if "?" in ADMIN_URL else "?"
-    return f"{ADMIN_URL}{separator}options=-csearch_path%3D{schema}"
 
 
 def jpeg(n: int, kb: int) -> bytes:
@@ -94,8 +85,7 @@ def main() -> int:
 
     schema = f"civicdesk_bench_media_{uuid.uuid4().hex[:8]}"
     admin = db.make_engine(ADMIN_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    create_schema(admin, schema)
     url = schema_url(schema)
     fake = FakeTelegramBotAPI().start()
     results: list[dict[str, float]] = []
@@ -111,12 +101,7 @@ def main() -> int:
         )
         try:
             with override_settings(settings):
-                upgrade(url)
-                db.configure(settings)
-                from civicdesk.bootstrap import load_all_reference
-
-                with db.transaction() as session:
-                    load_all_reference(session, settings)
+                migrate_with_reference(settings)
                 for run in range(args.runs):
                     ids = seed(fake, photos=args.photos, kb=args.kb, run=run)
                     started = time.perf_counter()
@@ -135,8 +120,7 @@ def main() -> int:
         finally:
             fake.stop()
             db.get_engine().dispose()
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            drop_schema(admin, schema)
             admin.dispose()
     print(
         json.dumps(

@@ -43,16 +43,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the fake Bot API
 
 import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
+from bench.support import (
+    ADMIN_URL,
+    REDIS_URL,
+    clean_redis,
+    create_schema,
+    drop_schema,
+    migrate_with_reference,
+    schema_url,
+)
 from core import db
-from core.migrate import upgrade
 from core.settings import Settings, override_settings
 
-ADMIN_URL = os.environ.get(
-    "CIVICDESK_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("CIVICDESK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = "bench-webhook-secret-0123456789"  # noqa: S105 - the bench's own fake bot
 TEXTS = (
     "Во дворе дома {n} на улице Абая не вывозят мусор третий день",
@@ -60,11 +64,6 @@ TEXTS = (
     "Возле школы номер {n} большая яма на дороге, машины объезжают по тротуару",
     "В подъезде дома {n} на Самале нет горячей воды с понедельника",
 )
-
-
-def schema_url(schema: str) -> str:
-    separator = "&" if "?" in ADMIN_URL else "?"
-    return f"{ADMIN_URL}{separator}options=-csearch_path%3D{schema}"
 
 
 def redis_available() -> bool:
@@ -169,8 +168,7 @@ def bench(mode: str, args: argparse.Namespace) -> dict[str, Any]:
 
     schema = f"civicdesk_bench_bots_{uuid.uuid4().hex[:8]}"
     admin = db.make_engine(ADMIN_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    create_schema(admin, schema)
     url = schema_url(schema)
     results: list[dict[str, float]] = []
     fake = FakeTelegramBotAPI().start()
@@ -188,12 +186,7 @@ def bench(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     workers: list[subprocess.Popen[bytes]] = []
     try:
         with override_settings(settings):
-            upgrade(url)
-            db.configure(settings)
-            from civicdesk.bootstrap import load_all_reference
-
-            with db.transaction() as session:
-                load_all_reference(session, settings)
+            migrate_with_reference(settings)
             app = create_app(settings)
             if mode == "redis":
                 workers = start_workers(settings, args.workers)
@@ -225,11 +218,10 @@ def bench(mode: str, args: argparse.Namespace) -> dict[str, Any]:
             worker.wait(timeout=30)
         fake.stop()
         db.get_engine().dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        drop_schema(admin, schema)
         admin.dispose()
         if mode == "redis":
-            _clean_redis(settings)
+            clean_redis(settings.queue_name)
     expected = min(8, args.appeals) + args.appeals * args.runs
     return {
         "mode": mode,
@@ -267,16 +259,6 @@ def start_workers(settings: Settings, count: int) -> list[subprocess.Popen[bytes
         subprocess.Popen(command, env=env, cwd=root, stdout=subprocess.DEVNULL)  # noqa: S603
         for _ in range(count)
     ]
-
-
-def _clean_redis(settings: Settings) -> None:
-    from redis import Redis
-
-    connection = Redis.from_url(REDIS_URL)
-    for key in connection.scan_iter(f"{settings.queue_name}*"):
-        connection.delete(key)
-    for key in connection.scan_iter(f"rq:*{settings.queue_name}*"):
-        connection.delete(key)
 
 
 def main() -> int:

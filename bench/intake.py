@@ -32,16 +32,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text
-
+from bench.support import (
+    ADMIN_URL,
+    REDIS_URL,
+    create_schema,
+    drop_schema,
+    migrate_with_reference,
+    schema_url,
+)
 from core import db
-from core.migrate import upgrade
 from core.settings import Settings, override_settings
 
-ADMIN_URL = os.environ.get(
-    "CIVICDESK_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("CIVICDESK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 RAW_COLUMNS = (
     "tracking_number",
     "channel",
@@ -65,11 +66,6 @@ RAW_COLUMNS = (
     "anonymous",
     "updated_at",
 )
-
-
-def schema_url(schema: str) -> str:
-    separator = "&" if "?" in ADMIN_URL else "?"
-    return f"{ADMIN_URL}{separator}options=-csearch_path%3D{schema}"
 
 
 def intake_run(settings: Settings, appeals: int, workers: int, seed: int) -> dict[str, Any]:
@@ -173,8 +169,7 @@ def main() -> int:
 
     schema = f"civicdesk_bench_{uuid.uuid4().hex[:8]}"
     admin = db.make_engine(ADMIN_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    create_schema(admin, schema)
     url = schema_url(schema)
     settings = Settings(
         environment="test",
@@ -190,12 +185,7 @@ def main() -> int:
     results: list[dict[str, Any]] = []
     try:
         with override_settings(settings):
-            upgrade(url)
-            db.configure(settings)
-            from civicdesk.bootstrap import load_all_reference
-
-            with db.transaction() as session:
-                load_all_reference(session, settings)
+            migrate_with_reference(settings)
             intake_run(settings, min(200, args.appeals), args.workers, seed=99)  # warm-up
             for run in range(args.runs):
                 report = intake_run(settings, args.appeals, args.workers, seed=run)
@@ -213,8 +203,7 @@ def main() -> int:
                 )
     finally:
         db.get_engine().dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        drop_schema(admin, schema)
         admin.dispose()
     summary = {
         "benchmark": "intake",

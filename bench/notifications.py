@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -31,15 +30,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text
-
+from bench.support import ADMIN_URL, create_schema, drop_schema, migrate_with_reference, schema_url
 from core import db
-from core.migrate import upgrade
 from core.settings import Settings, override_settings
 
-ADMIN_URL = os.environ.get(
-    "CIVICDESK_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 TEXT = "На улице Жандосова прорвало трубу водопровода, вода течёт по дороге уже сутки"
 
 
@@ -53,11 +47,6 @@ class FakeTransport:
             time.sleep(self.latency_s)
         self.sent += 1
         return f"bench-{self.sent}"
-
-
-def schema_url(schema: str) -> str:
-    separator = "&" if "?" in ADMIN_URL else "?"
-    return f"{ADMIN_URL}{separator}options=-csearch_path%3D{schema}"
 
 
 def make_appeals(count: int) -> list[int]:
@@ -117,8 +106,7 @@ def main() -> int:
 
     schema = f"civicdesk_bench_{uuid.uuid4().hex[:8]}"
     admin = db.make_engine(ADMIN_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    create_schema(admin, schema)
     url = schema_url(schema)
     settings = Settings(
         environment="test",
@@ -132,13 +120,9 @@ def main() -> int:
     transport = FakeTransport(args.latency_ms / 1000)
     try:
         with override_settings(settings):
-            upgrade(url)
-            db.configure(settings)
             from channels import senders
-            from civicdesk.bootstrap import load_all_reference
 
-            with db.transaction() as session:
-                load_all_reference(session, settings)
+            migrate_with_reference(settings)
             appeal_ids = make_appeals(args.appeals)
             senders.register_sender("telegram", lambda: transport)
             for index in range(args.runs):
@@ -147,8 +131,7 @@ def main() -> int:
                 replays.append(replay)
     finally:
         db.get_engine().dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        drop_schema(admin, schema)
         admin.dispose()
     expected = args.appeals * args.runs
     print(

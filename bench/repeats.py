@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import sys
@@ -34,16 +33,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import yaml
-from sqlalchemy import text
 
+from bench.support import ADMIN_URL, create_schema, drop_schema, migrate_with_reference, schema_url
 from core import db
-from core.migrate import upgrade
 from core.settings import Settings, override_settings
 from intake.repeats.matching import match_keys
 
-ADMIN_URL = os.environ.get(
-    "CIVICDESK_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 DATA = Path(__file__).resolve().parent.parent / "data"
 STREETS = (
     "Абая",
@@ -83,11 +78,6 @@ COLUMNS = (
     "street_key",
 )
 YEAR_END = datetime(2025, 11, 1, 4, 0, tzinfo=UTC)
-
-
-def schema_url(schema: str) -> str:
-    separator = "&" if "?" in ADMIN_URL else "?"
-    return f"{ADMIN_URL}{separator}options=-csearch_path%3D{schema}"
 
 
 @dataclass(frozen=True)
@@ -329,19 +319,13 @@ def main() -> int:
     run = uuid.uuid4().hex[:6]
     schema = f"civicdesk_bench_{run}"
     admin = db.make_engine(ADMIN_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    create_schema(admin, schema)
     url = schema_url(schema)
     settings = Settings(environment="test", database_url=url, redis_url=None)
     started = time.perf_counter()
     try:
         with override_settings(settings):
-            upgrade(url)
-            db.configure(settings)
-            from civicdesk.bootstrap import load_all_reference
-
-            with db.transaction() as session:
-                load_all_reference(session, settings)
+            migrate_with_reference(settings)
             world = World(rng)
             loaded = load_history(url, world, args.history, run)
             load_s = time.perf_counter() - started
@@ -349,8 +333,7 @@ def main() -> int:
             timings, repeats, duplicates = time_lookups(ids)
     finally:
         db.get_engine().dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        drop_schema(admin, schema)
         admin.dispose()
     summary = {
         "benchmark": "repeats",

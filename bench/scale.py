@@ -43,14 +43,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select, text
 
+from bench.support import (
+    ADMIN_URL,
+    REDIS_URL,
+    create_schema,
+    drop_schema,
+    migrate_with_reference,
+    schema_url,
+)
 from core import db
-from core.migrate import upgrade
 from core.settings import Settings, override_settings
 
-ADMIN_URL = os.environ.get(
-    "CIVICDESK_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("CIVICDESK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 ROOT = Path(__file__).resolve().parent.parent
 PLACES = ("Жандосова, 84", "Абая, 150", "Сатпаева, 30", "Толе би, 59", "Розыбакиева, 247")
 NEAR_DUPLICATES = (
@@ -59,11 +62,6 @@ NEAR_DUPLICATES = (
     "Опять не горят фонари на ул. {place} — уже писали, темно, ничего не сделали",
 )
 BATCH_LINE = re.compile(r"pipeline batch: (\d+) appeals in ([0-9.]+) s")
-
-
-def schema_url(schema: str) -> str:
-    separator = "&" if "?" in ADMIN_URL else "?"
-    return f"{ADMIN_URL}{separator}options=-csearch_path%3D{schema}"
 
 
 def corpus_texts(limit: int = 3000) -> list[str]:
@@ -232,8 +230,7 @@ def incident_figures() -> tuple[int, int]:
 def run(workers: int, args: argparse.Namespace, logs: Path) -> dict[str, Any]:
     schema = f"civicdesk_scale_{uuid.uuid4().hex[:8]}"
     admin = db.make_engine(ADMIN_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    create_schema(admin, schema)
     url = schema_url(schema)
     settings = Settings(
         environment="test",
@@ -245,12 +242,7 @@ def run(workers: int, args: argparse.Namespace, logs: Path) -> dict[str, Any]:
     processes: list[subprocess.Popen[bytes]] = []
     try:
         with override_settings(settings):
-            upgrade(url)
-            db.configure(settings)
-            from civicdesk.bootstrap import load_all_reference
-
-            with db.transaction() as session:
-                load_all_reference(session, settings)
+            migrate_with_reference(settings)
             processes = start_workers(settings, workers, logs, f"{schema}-")
             # Warm-up: full batches bring every worker in, each loads its models.
             # The same 500 corpus texts whatever the worker count, no near-duplicates: the
@@ -296,8 +288,7 @@ def run(workers: int, args: argparse.Namespace, logs: Path) -> dict[str, Any]:
             for key in connection.scan_iter(pattern):
                 connection.delete(key)
         db.get_engine().dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        drop_schema(admin, schema)
         admin.dispose()
 
 

@@ -48,15 +48,24 @@ os.environ.setdefault("CIVICDESK_LOG_LEVEL", "WARNING")
 
 from sqlalchemy import Engine, select, text
 
+from bench.support import (
+    ADMIN_URL,
+    create_schema,
+    drop_schema,
+    drop_secondary_indexes,
+    insert_in_chunks,
+    latency_stats,
+    migrate_with_reference,
+    percentile,
+    rebuild_indexes,
+    schema_exists,
+    schema_url,
+)
 from core import db
 from core.clock import now
-from core.migrate import upgrade
 from core.models import Role, StaffUser
 from core.settings import Settings, override_settings
 
-ADMIN_URL = os.environ.get(
-    "CIVICDESK_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 SCHEMA = "civicdesk_bench_board"
 START = datetime(2017, 1, 1, tzinfo=UTC)
 CHUNK = 250_000
@@ -138,36 +147,6 @@ FROM (
 """
 
 
-# The appeals' indexes that back no constraint (dropped before the load, rebuilt after).
-INDEXES_SQL = """
-SELECT c.relname, pg_get_indexdef(i.indexrelid)
-FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid
-WHERE i.indrelid = CAST('appeals' AS regclass)
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid)
-"""
-
-
-def schema_url(schema: str) -> str:
-    separator = "&" if "?" in ADMIN_URL else "?"
-    return f"{ADMIN_URL}{separator}options=-csearch_path%3D{schema}"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def _schema_exists(admin: Engine) -> bool:
-    with admin.connect() as connection:
-        return bool(
-            connection.scalar(
-                text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :name"),
-                {"name": SCHEMA},
-            )
-        )
-
-
 def _reference_codes(engine: Engine) -> tuple[list[int], list[str], list[str]]:
     """Organizations, districts and categories, busiest first (the skew picks the first)."""
     with engine.connect() as connection:
@@ -196,18 +175,12 @@ def _reference_codes(engine: Engine) -> tuple[list[int], list[str], list[str]]:
 
 def load(admin: Engine, appeals: int, settings: Settings) -> dict[str, Any]:
     """A fresh schema from the migrations, the reference data, then the appeals in SQL."""
-    from civicdesk.bootstrap import load_all_reference
     from core.security import create_staff_user
     from routing.models import Organization
 
     started = time.perf_counter()
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-        connection.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-    upgrade(settings.database_url)
-    engine = db.configure(settings)
-    with db.transaction() as session:
-        load_all_reference(session, settings)
+    create_schema(admin, SCHEMA, fresh=True)
+    engine = migrate_with_reference(settings)
     organizations, districts, categories = _reference_codes(engine)
     with db.transaction() as session:
         create_staff_user(
@@ -229,38 +202,24 @@ def load(admin: Engine, appeals: int, settings: Settings) -> dict[str, Any]:
         )
     schema_s = time.perf_counter() - started
     # Secondary indexes are built once after the load, as a restore does: much faster.
-    with engine.begin() as connection:
-        indexes = connection.execute(text(INDEXES_SQL)).all()
-        for name, _definition in indexes:
-            connection.execute(text(f'DROP INDEX "{name}"'))
+    # The generated codes are valid by construction: the load skips the per-row FK triggers.
+    indexes = drop_secondary_indexes(engine, ("appeals",))
     moment = now()
-    low = 1
-    while low <= appeals:
-        high = min(appeals, low + CHUNK - 1)
-        with engine.begin() as connection:
-            connection.execute(text("SET LOCAL synchronous_commit = off"))
-            # The generated codes are valid by construction: skip the per-row FK triggers.
-            connection.execute(text("SET LOCAL session_replication_role = replica"))
-            connection.execute(
-                text(LOAD_SQL),
-                {
-                    "orgs": organizations,
-                    "districts": districts,
-                    "categories": categories,
-                    "start": START,
-                    "now": moment,
-                    "low": low,
-                    "high": high,
-                    "total": appeals,
-                },
-            )
-        print(f"loaded {high:,} appeals", file=sys.stderr, flush=True)
-        low = high + 1
+    insert_in_chunks(
+        engine,
+        LOAD_SQL,
+        appeals,
+        CHUNK,
+        {
+            "orgs": organizations,
+            "districts": districts,
+            "categories": categories,
+            "start": START,
+            "now": moment,
+        },
+    )
     inserted_s = time.perf_counter() - started
-    with engine.begin() as connection:
-        connection.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
-        for _name, definition in indexes:
-            connection.execute(text(definition))
+    rebuild_indexes(engine, indexes)
     indexed_s = time.perf_counter() - started
     visible = vacuum(engine)
     return {
@@ -305,13 +264,6 @@ def _timed(
         call()
         samples.append((time.perf_counter() - started) * 1000)
     return samples
-
-
-def _stats(samples: list[float]) -> dict[str, float]:
-    return {
-        "p50_ms": round(statistics.median(samples), 2),
-        "p95_ms": round(percentile(samples, 0.95), 2),
-    }
 
 
 def measure_queries(runs: int) -> tuple[dict[str, Any], list[float]]:
@@ -398,7 +350,7 @@ def measure_queries(runs: int) -> tuple[dict[str, Any], list[float]]:
 
         samples = _timed(runs, one)
         pooled.extend(samples)
-        results[name] = _stats(samples)
+        results[name] = latency_stats(samples)
     return results, pooled
 
 
@@ -450,9 +402,9 @@ def measure_pages(
             pooled.extend(samples)
             cached = _timed(runs, one)
             warm.extend(cached)
-            results[name] = _stats(samples) | {
-                "cached_p50_ms": _stats(cached)["p50_ms"],
-                "cached_p95_ms": _stats(cached)["p95_ms"],
+            results[name] = latency_stats(samples) | {
+                "cached_p50_ms": latency_stats(cached)["p50_ms"],
+                "cached_p95_ms": latency_stats(cached)["p95_ms"],
             }
             size = max(size, len(client.get(url).content))
     return results, pooled, warm, size
@@ -469,15 +421,14 @@ def main() -> int:
         parser.error("--runs must be >= 1 and --appeals >= 1000")
     admin = db.make_engine(ADMIN_URL)
     if args.drop:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
+        drop_schema(admin, SCHEMA)
         print(json.dumps({"dropped": SCHEMA}))
         return 0
     settings = Settings(environment="development", database_url=schema_url(SCHEMA), redis_url=None)
     summary: dict[str, Any] = {"appeals": args.appeals, "runs": args.runs, "reused": False}
     with override_settings(settings):
         loaded = 0
-        if args.reuse and _schema_exists(admin):
+        if args.reuse and schema_exists(admin, SCHEMA):
             engine = db.configure(settings)
             with engine.connect() as connection:
                 try:
@@ -522,8 +473,7 @@ def main() -> int:
         }
     )
     if not args.reuse:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
+        drop_schema(admin, SCHEMA)
     admin.dispose()
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     return 0

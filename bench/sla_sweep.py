@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -32,20 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text
 
+from bench.support import ADMIN_URL, create_schema, drop_schema, migrate_with_reference, schema_url
 from core import db
 from core.clock import now
-from core.migrate import upgrade
 from core.settings import Settings, override_settings
 
-ADMIN_URL = os.environ.get(
-    "CIVICDESK_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 OPEN = ("assigned", "in_progress", "extended", "returned", "forwarded", "registered")
-
-
-def schema_url(schema: str) -> str:
-    separator = "&" if "?" in ADMIN_URL else "?"
-    return f"{ADMIN_URL}{separator}options=-csearch_path%3D{schema}"
 
 
 def generate(appeals: int, open_share: float) -> None:
@@ -122,8 +113,7 @@ def main() -> int:
 
     schema = f"civicdesk_bench_{uuid.uuid4().hex[:8]}"
     admin = db.make_engine(ADMIN_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    create_schema(admin, schema)
     url = schema_url(schema)
     settings = Settings(
         environment="test", database_url=url, redis_url=None, sla_sweep_batch=args.batch
@@ -131,12 +121,7 @@ def main() -> int:
     runs: list[dict[str, Any]] = []
     try:
         with override_settings(settings):
-            upgrade(url)
-            db.configure(settings)
-            from civicdesk.bootstrap import load_all_reference
-
-            with db.transaction() as session:
-                load_all_reference(session, settings)
+            migrate_with_reference(settings)
             started = time.perf_counter()
             generate(args.appeals, args.open_share)
             load_s = time.perf_counter() - started
@@ -157,8 +142,7 @@ def main() -> int:
                 )
     finally:
         db.get_engine().dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        drop_schema(admin, schema)
         admin.dispose()
     summary = {
         "benchmark": "sla_sweep",

@@ -31,7 +31,6 @@ import csv
 import hashlib
 import hmac
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -44,23 +43,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the fake Graph API
 
 import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
+from bench.support import (
+    ADMIN_URL,
+    REDIS_URL,
+    clean_redis,
+    create_schema,
+    drop_schema,
+    migrate_with_reference,
+    schema_url,
+)
 from core import db
-from core.migrate import upgrade
 from core.settings import Settings, override_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN_URL = os.environ.get(
-    "CIVICDESK_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("CIVICDESK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 POST_TEXT = "Завершён ремонт дороги по улице Абая на участке от Байзакова до Радостовца."
-
-
-def schema_url(schema: str) -> str:
-    separator = "&" if "?" in ADMIN_URL else "?"
-    return f"{ADMIN_URL}{separator}options=-csearch_path%3D{schema}"
 
 
 def redis_available() -> bool:
@@ -191,8 +189,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     use_redis = redis_available()
     schema = f"civicdesk_bench_social_{uuid.uuid4().hex[:8]}"
     admin = db.make_engine(ADMIN_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    create_schema(admin, schema)
     url = schema_url(schema)
     fake = fb.FakeMetaGraphAPI().start()
     models = tempfile.TemporaryDirectory(prefix="civicdesk-bench-social-")
@@ -222,12 +219,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     polls: list[dict[str, Any]] = []
     try:
         with override_settings(settings):
-            upgrade(url)
-            db.configure(settings)
-            from civicdesk.bootstrap import load_all_reference
-
-            with db.transaction() as session:
-                load_all_reference(session, settings)
+            migrate_with_reference(settings)
             trained = time.perf_counter()
             classifier.current(model_dir(settings), engine=args.engine, data_dir=settings.data_dir)
             train_s = time.perf_counter() - trained
@@ -252,12 +244,11 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         fake.stop()
         db.get_engine().dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        drop_schema(admin, schema)
         admin.dispose()
         models.cleanup()
         if use_redis:
-            _clean_redis(settings)
+            clean_redis(settings.queue_name)
     expected = 8 + args.deliveries * args.runs + 100 * args.runs
     return {
         "benchmark": "social",
@@ -281,16 +272,6 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "webhook_runs": webhook,
         "poll_runs": polls,
     }
-
-
-def _clean_redis(settings: Settings) -> None:
-    from redis import Redis
-
-    connection = Redis.from_url(REDIS_URL)
-    for key in connection.scan_iter(f"{settings.queue_name}*"):
-        connection.delete(key)
-    for key in connection.scan_iter(f"rq:*{settings.queue_name}*"):
-        connection.delete(key)
 
 
 def main() -> int:

@@ -48,16 +48,25 @@ os.environ.setdefault("CIVICDESK_LOG_LEVEL", "WARNING")
 
 from sqlalchemy import Engine, select, text
 
+from bench.support import (
+    ADMIN_URL,
+    create_schema,
+    drop_schema,
+    drop_secondary_indexes,
+    insert_in_chunks,
+    latency_stats,
+    migrate_with_reference,
+    percentile,
+    rebuild_indexes,
+    run_bulk,
+    schema_url,
+)
 from core import db
 from core.clock import now
-from core.migrate import upgrade
 from core.models import Role, StaffUser
 from core.settings import Settings, override_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN_URL = os.environ.get(
-    "CIVICDESK_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 SCHEMA = "civicdesk_bench_search"
 START = datetime(2017, 1, 1, tzinfo=UTC)
 CHUNK = 250_000
@@ -255,25 +264,6 @@ APPEALS_SQL = APPEALS_SQL.replace(
     ),
 )
 
-# Indexes that back no constraint (dropped before the load, rebuilt after, as a restore does).
-INDEXES_SQL = """
-SELECT c.relname, pg_get_indexdef(i.indexrelid)
-FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid
-WHERE i.indrelid IN (CAST('appeals' AS regclass), CAST('citizens' AS regclass))
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid)
-"""
-
-
-def schema_url(schema: str) -> str:
-    separator = "&" if "?" in ADMIN_URL else "?"
-    return f"{ADMIN_URL}{separator}options=-csearch_path%3D{schema}"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
 
 def _corpus() -> tuple[list[str], list[str], list[str]]:
     with (ROOT / "data" / "nlp" / "corpus.csv").open(encoding="utf-8") as handle:
@@ -287,17 +277,11 @@ def _corpus() -> tuple[list[str], list[str], list[str]]:
 
 def load(admin: Engine, appeals: int, settings: Settings) -> dict[str, Any]:
     """A fresh schema from the migrations, the reference data, citizens and appeals in SQL."""
-    from civicdesk.bootstrap import load_all_reference
     from core.security import create_staff_user
 
     started = time.perf_counter()
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-        connection.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-    upgrade(settings.database_url)
-    engine = db.configure(settings)
-    with db.transaction() as session:
-        load_all_reference(session, settings)
+    create_schema(admin, SCHEMA, fresh=True)
+    engine = migrate_with_reference(settings)
     with engine.connect() as connection:
         organizations = list(
             connection.scalars(
@@ -320,51 +304,38 @@ def load(admin: Engine, appeals: int, settings: Settings) -> dict[str, Any]:
             password=PASSWORD, organization_id=organizations[0],
         )  # fmt: skip
     schema_s = time.perf_counter() - started
-    with engine.begin() as connection:
-        indexes = connection.execute(text(INDEXES_SQL)).all()
-        for name, _definition in indexes:
-            connection.execute(text(f'DROP INDEX "{name}"'))
-        connection.execute(text("SET LOCAL session_replication_role = replica"))
-        connection.execute(
-            text(CITIZENS_SQL),
-            {"start": START, "citizens": CITIZENS, "firsts": FIRST_NAMES, "lasts": SURNAMES},
-        )
+    # Indexes that back no constraint are dropped before the load and rebuilt after it, as a
+    # restore does. The rows are valid by construction: the load skips the per-row FK
+    # triggers (and the vector's trigger: the statement computes the vector itself).
+    indexes = drop_secondary_indexes(engine, ("appeals", "citizens"))
+    run_bulk(
+        engine,
+        CITIZENS_SQL,
+        {"start": START, "citizens": CITIZENS, "firsts": FIRST_NAMES, "lasts": SURNAMES},
+    )
     texts, langs, cats = _corpus()
     cats = [c if c in known else None for c in cats]
     moment = now()
-    low = 1
-    while low <= appeals:
-        high = min(appeals, low + CHUNK - 1)
-        with engine.begin() as connection:
-            connection.execute(text("SET LOCAL synchronous_commit = off"))
-            # Valid by construction: skip the per-row FK triggers (and the vector's trigger:
-            # the statement computes the vector itself).
-            connection.execute(text("SET LOCAL session_replication_role = replica"))
-            connection.execute(
-                text(APPEALS_SQL),
-                {
-                    "alphabet": ALPHABET,
-                    "texts": texts,
-                    "langs": langs,
-                    "cats": cats,
-                    "streets": STREETS,
-                    "orgs": organizations,
-                    "districts": districts,
-                    "citizens": CITIZENS,
-                    "start": START,
-                    "now": moment,
-                    "low": low,
-                    "high": high,
-                    "total": appeals,
-                },
-            )
-        print(f"loaded {high:,} appeals", file=sys.stderr, flush=True)
-        low = high + 1
+    insert_in_chunks(
+        engine,
+        APPEALS_SQL,
+        appeals,
+        CHUNK,
+        {
+            "alphabet": ALPHABET,
+            "texts": texts,
+            "langs": langs,
+            "cats": cats,
+            "streets": STREETS,
+            "orgs": organizations,
+            "districts": districts,
+            "citizens": CITIZENS,
+            "start": START,
+            "now": moment,
+        },
+    )
     inserted_s = time.perf_counter() - started
-    with engine.begin() as connection:
-        connection.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
-        for _name, definition in indexes:
-            connection.execute(text(definition))
+    rebuild_indexes(engine, indexes, work_mem="512MB")
     indexed_s = time.perf_counter() - started
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE appeals"))
@@ -385,13 +356,6 @@ def _timed(runs: int, call: Callable[[], int]) -> tuple[list[float], int]:
         call()
         samples.append((time.perf_counter() - started) * 1000)
     return samples, results
-
-
-def _stats(samples: list[float]) -> dict[str, float]:
-    return {
-        "p50_ms": round(statistics.median(samples), 2),
-        "p95_ms": round(percentile(samples, 0.95), 2),
-    }
 
 
 def _probes(engine: Engine) -> dict[str, Any]:
@@ -497,7 +461,7 @@ def measure(runs: int, engine: Engine) -> tuple[dict[str, Any], list[float]]:
 
         samples, found = _timed(runs, one)
         pooled.extend(samples)
-        results[name] = _stats(samples) | {"results": found}
+        results[name] = latency_stats(samples) | {"results": found}
     return results, pooled
 
 
@@ -543,7 +507,7 @@ def measure_pages(
 
             samples, size = _timed(runs, one)
             pooled.extend(samples)
-            results[name] = _stats(samples) | {"bytes": size}
+            results[name] = latency_stats(samples) | {"bytes": size}
     return results, pooled
 
 
@@ -558,8 +522,7 @@ def main() -> int:
         parser.error("--runs must be >= 1 and --appeals >= 1000")
     admin = db.make_engine(ADMIN_URL)
     if args.drop:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
+        drop_schema(admin, SCHEMA)
         print(json.dumps({"dropped": SCHEMA}))
         return 0
     settings = Settings(environment="development", database_url=schema_url(SCHEMA), redis_url=None)
@@ -593,8 +556,7 @@ def main() -> int:
         }
     )
     if not args.reuse:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
+        drop_schema(admin, SCHEMA)
     admin.dispose()
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     return 0
