@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 import threading
 from pathlib import Path
 
@@ -31,7 +28,7 @@ from core import stamps
 from core.objects import ObjectMissing, ObjectStore, object_store
 from core.settings import Settings
 from nlp import topic
-from nlp.engine import ModelError, read_metadata
+from nlp.engine import ModelError, read_metadata, replacing_directory
 
 log = logging.getLogger(__name__)
 PREFIX = "models/topic"
@@ -73,28 +70,13 @@ def _local_version(directory: Path) -> str | None:
 
 def _download(store: ObjectStore, version: str, directory: Path) -> None:
     manifest = json.loads(store.get(f"{PREFIX}/{version}/{MANIFEST}"))
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    staging.chmod(0o755)
-    try:
+    with replacing_directory(directory) as staging:
         for name in manifest["files"]:
             target = staging / name
             if not target.resolve().is_relative_to(staging.resolve()):
                 raise ValueError(f"model file outside its directory: {name!r}")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(store.get(f"{PREFIX}/{version}/{name}"))
-        old: Path | None = None
-        if directory.exists():
-            old = directory.parent / f".{directory.name}.old-{os.getpid()}"
-            if old.exists():
-                shutil.rmtree(old)
-            directory.rename(old)
-        staging.rename(directory)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def ensure_current(session: Session, settings: Settings) -> str | None:

@@ -18,7 +18,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,13 +98,26 @@ class TopicClassifier(Protocol):
 
 def save_model(classifier: TopicClassifier, directory: Path, metadata: ModelMetadata) -> None:
     """Write model files and metadata.json into a sibling temp dir, then swap it in by rename."""
+    with replacing_directory(directory) as staging:
+        classifier.save(staging)
+        (staging / METADATA_FILE).write_text(metadata.to_json(), encoding="utf-8")
+
+
+@contextmanager
+def replacing_directory(directory: Path) -> Iterator[Path]:
+    """A staging directory beside ``directory`` that replaces it when the block ends.
+
+    What the block writes into the yielded directory is swapped in by two renames (the old
+    tree aside, the new one in), so a process loading the model sees the old files or the
+    new ones, never a half-written set; if the block raises, the staging directory is
+    removed and ``directory`` is left as it was. Model saving and the object-store sync
+    both go through here, so they swap the same way."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     staging.chmod(0o755)  # mkdtemp makes it 0700; workers may run as another user
     try:
-        classifier.save(staging)
-        (staging / METADATA_FILE).write_text(metadata.to_json(), encoding="utf-8")
+        yield staging
         old: Path | None = None
         if directory.exists():
             old = directory.parent / f".{directory.name}.old-{os.getpid()}"
