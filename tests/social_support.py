@@ -42,6 +42,23 @@ def social_settings(base: Settings, model_dir: Path, **extra: object) -> Setting
     )
 
 
+@pytest.fixture
+def doubt_settings(settings: Settings, social_model_dir: Path) -> Iterator[Settings]:
+    """Telegram comments of one chat (-100200, no bot token: nothing is sent), with everything
+    between 0.001 and 0.999 waiting for an operator: a doubtful comment on demand, for the
+    moderation queue and the monitoring page."""
+    current = social_settings(
+        settings,
+        social_model_dir,
+        social_appeal_at=0.999,
+        social_doubt_from=0.001,
+        social_telegram_chat_id="-100200",
+        telegram_bot_token=None,
+    )
+    with override_settings(current):
+        yield current
+
+
 def make_client(connection: Connection, settings: Settings) -> Iterator[object]:
     from fastapi.testclient import TestClient
 

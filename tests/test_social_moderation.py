@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from social_support import make_client, social_model_dir, social_settings  # noqa: F401
+from social_support import doubt_settings, make_client, social_model_dir  # noqa: F401
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
@@ -36,23 +36,8 @@ DOUBT = "А пенсионерам теперь как ездить, льгот�
 
 
 @pytest.fixture
-def mod_settings(settings: Settings, social_model_dir: Path) -> Iterator[Settings]:  # noqa: F811
-    # Everything between 0.001 and 0.999 waits for an operator: a doubtful comment on demand.
-    current = social_settings(
-        settings,
-        social_model_dir,
-        social_appeal_at=0.999,
-        social_doubt_from=0.001,
-        social_telegram_chat_id="-100200",
-        telegram_bot_token=None,
-    )
-    with override_settings(current):
-        yield current
-
-
-@pytest.fixture
-def client(connection: Connection, mod_settings: Settings) -> Iterator[Any]:
-    yield from make_client(connection, mod_settings)
+def client(connection: Connection, doubt_settings: Settings) -> Iterator[Any]:  # noqa: F811
+    yield from make_client(connection, doubt_settings)
 
 
 def _incoming(external_id: str, text: str, **extra: Any) -> IncomingComment:
@@ -159,7 +144,7 @@ def test_the_train_command_learns_from_the_operators_decisions(
     client: Any,
     session: Session,
     make_user: Any,
-    mod_settings: Settings,
+    doubt_settings: Settings,  # noqa: F811
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -173,7 +158,7 @@ def test_the_train_command_learns_from_the_operators_decisions(
     out = tmp_path / "retrained"
     assert main(["social", "train", "--engine", "social-tfidf", "--out", str(out)]) == 0
     printed = json.loads(capsys.readouterr().out)
-    written = classifier.builtin_examples(mod_settings.data_dir)
+    written = classifier.builtin_examples(doubt_settings.data_dir)
     base = sum(1 for example in written if classifier.has_words(example.text))
     assert printed["decisions"] == 1 and printed["examples"] == base + 3  # weighed 3 times
     metadata = json.loads((out / "metadata.json").read_text())
@@ -199,7 +184,10 @@ def test_working_hours_count_only_the_working_window_of_working_days() -> None:
 
 
 def test_the_reply_kpi_is_the_median_of_working_hours_to_the_first_public_reply(
-    client: Any, session: Session, mod_settings: Settings, make_user: Any
+    client: Any,
+    session: Session,
+    doubt_settings: Settings,  # noqa: F811
+    make_user: Any,
 ) -> None:
     base = datetime(2026, 11, 24, 4, 0, tzinfo=UTC)  # Tuesday 09:00 in Almaty
     made = ingest(session, [_incoming(str(10 + i), DOUBT, created_at=base) for i in range(3)])
@@ -210,7 +198,7 @@ def test_the_reply_kpi_is_the_median_of_working_hours_to_the_first_public_reply(
     waiting = ingest(session, [_incoming("20", DOUBT, created_at=base)])[0]
     _row(session, waiting.comment_id).state = CommentState.APPEAL
     session.commit()
-    kpi = monitoring.reply_kpi(session, since=None, settings=mod_settings)
+    kpi = monitoring.reply_kpi(session, since=None, settings=doubt_settings)
     assert kpi["replied"] == 3 and kpi["waiting"] == 1
     assert kpi["median_working_hours"] == pytest.approx(40 / 60, abs=1e-3)
     assert kpi["met"] is True
@@ -220,12 +208,14 @@ def test_the_reply_kpi_is_the_median_of_working_hours_to_the_first_public_reply(
 
 
 def test_the_answers_summary_goes_under_the_comment_when_the_city_chose_so(
-    session: Session, mod_settings: Settings, make_user: Any
+    session: Session,
+    doubt_settings: Settings,  # noqa: F811
+    make_user: Any,
 ) -> None:
     from channels.jobs import handle_events
     from core import events
 
-    current = mod_settings.model_copy(update={"social_reply_on_close": True})
+    current = doubt_settings.model_copy(update={"social_reply_on_close": True})
     with override_settings(current):
         result = ingest(session, [_incoming("30", DOUBT)])[0]
         operator, _ = make_user("operator")
@@ -249,7 +239,7 @@ def test_the_answers_summary_goes_under_the_comment_when_the_city_chose_so(
     assert appeal.tracking_number in answer.text
     assert "продлён до микрорайона Алатау" in answer.text
     assert "555" not in answer.text  # a phone in the answer is masked in public
-    with override_settings(mod_settings):  # the default: nothing is posted at closing
+    with override_settings(doubt_settings):  # the default: nothing is posted at closing
         other = ingest(session, [_incoming("31", DOUBT)])[0]
         moderation.decide(session, comment_id=other.comment_id, decision="appeal", by=operator)
         session.commit()

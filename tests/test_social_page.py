@@ -6,11 +6,10 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from social_support import make_client, social_model_dir, social_settings  # noqa: F401
+from social_support import doubt_settings, make_client, social_model_dir  # noqa: F401
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
@@ -33,23 +32,8 @@ DOUBT = "А пенсионерам теперь как ездить, льгот�
 
 
 @pytest.fixture
-def page_settings(settings: Settings, social_model_dir: Path) -> Iterator[Settings]:  # noqa: F811
-    # Everything between 0.001 and 0.999 waits for an operator: doubtful comments on demand.
-    current = social_settings(
-        settings,
-        social_model_dir,
-        social_appeal_at=0.999,
-        social_doubt_from=0.001,
-        social_telegram_chat_id="-100200",
-        telegram_bot_token=None,
-    )
-    with override_settings(current):
-        yield current
-
-
-@pytest.fixture
-def client(connection: Connection, page_settings: Settings) -> Iterator[Any]:
-    yield from make_client(connection, page_settings)
+def client(connection: Connection, doubt_settings: Settings) -> Iterator[Any]:  # noqa: F811
+    yield from make_client(connection, doubt_settings)
 
 
 def _comment(external_id: str, text: str, *, post: str = "1", **extra: Any) -> IncomingComment:
