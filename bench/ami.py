@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import ADMIN_URL, REDIS_URL, create_schema, drop_schema, schema_url
+from bench import support
 from channels.telephony import scenarios
 from channels.telephony.listener import AmiListener
 from channels.telephony.pipeline import EventPipeline
@@ -181,13 +181,11 @@ def main(argv: list[str] | None = None) -> int:
         folder = tempfile.mkdtemp(prefix="civicdesk-bench-ami-")
         url = f"sqlite:///{folder}/bench.sqlite3"
     else:
-        admin = db.make_engine(ADMIN_URL)
-        create_schema(admin, schema)
-        url = schema_url(schema)
+        admin, url = support.open_schema(schema)
     settings = Settings(
         environment="test",
         database_url=url,
-        redis_url=None if args.memory_bus else REDIS_URL,
+        redis_url=None if args.memory_bus else support.REDIS_URL,
         log_level="WARNING",
     )
     try:
@@ -201,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
             db.get_engine().dispose()
     finally:
         if admin is not None:
-            drop_schema(admin, schema)
+            support.drop_schema(admin, schema)
             admin.dispose()
     print(json.dumps(result))
     return 0

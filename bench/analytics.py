@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import sys
 import tempfile
@@ -52,19 +51,7 @@ os.environ.setdefault("CIVICDESK_LOG_LEVEL", "WARNING")
 
 from sqlalchemy import Engine, text
 
-from bench.support import (
-    ADMIN_URL,
-    create_schema,
-    drop_schema,
-    drop_secondary_indexes,
-    insert_in_chunks,
-    migrate_with_reference,
-    percentile,
-    rebuild_indexes,
-    run_bulk,
-    schema_exists,
-    schema_url,
-)
+from bench import support
 from core import db
 from core.clock import local, now
 from core.models import Role
@@ -151,8 +138,8 @@ def load(admin: Engine, appeals: int, per_year: int, settings: Settings) -> dict
     from core.security import create_staff_user
 
     started = time.perf_counter()
-    create_schema(admin, SCHEMA, fresh=True)
-    engine = migrate_with_reference(settings)
+    support.create_schema(admin, SCHEMA, fresh=True)
+    engine = support.migrate_with_reference(settings)
     with db.transaction() as session:
         create_staff_user(
             session,
@@ -169,10 +156,10 @@ def load(admin: Engine, appeals: int, per_year: int, settings: Settings) -> dict
         )
         districts = list(connection.scalars(text("SELECT code FROM districts ORDER BY code")))
         categories = list(connection.scalars(text("SELECT code FROM categories ORDER BY code")))
-    indexes = drop_secondary_indexes(engine, ("appeals", "appeal_assignments"))
+    indexes = support.drop_secondary_indexes(engine, ("appeals", "appeal_assignments"))
     moment = now()
     start = moment - timedelta(days=365.25 * appeals / per_year)
-    insert_in_chunks(
+    support.insert_in_chunks(
         engine,
         APPEALS_SQL,
         appeals,
@@ -186,8 +173,8 @@ def load(admin: Engine, appeals: int, per_year: int, settings: Settings) -> dict
         },
     )
     for statement in HISTORY_SQL:
-        run_bulk(engine, statement)
-    rebuild_indexes(engine, indexes)
+        support.run_bulk(engine, statement)
+    support.rebuild_indexes(engine, indexes)
     print("histories and indexes done", file=sys.stderr, flush=True)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         for table in TABLES:
@@ -289,20 +276,7 @@ def measure_page(runs: int, settings: Settings) -> dict[str, Any]:
     _store_hotspots()
     app = create_app(settings)
     with TestClient(app) as client:
-        form = client.get("/staff/login")
-        match = re.search(r'name="login_csrf" value="([^"]*)"', form.text)
-        assert match, "no login form"
-        signed = client.post(
-            "/staff/login",
-            data={
-                "username": ANALYST,
-                "password": PASSWORD,
-                "login_csrf": match.group(1),
-                "next": "/staff/analytics",
-            },
-            follow_redirects=False,
-        )
-        assert signed.status_code == 303, signed.text
+        support.sign_in(client, ANALYST, PASSWORD, "/staff/analytics")
         cold: list[float] = []
         cached: list[float] = []
         size = 0
@@ -319,9 +293,9 @@ def measure_page(runs: int, settings: Settings) -> dict[str, Any]:
                     if number:  # the first round warms imports and templates
                         into.append(elapsed)
     return {
-        "page_p95_ms": round(percentile(cold, 0.95), 1),
+        "page_p95_ms": round(support.percentile(cold, 0.95), 1),
         "page_p50_ms": round(statistics.median(cold), 1),
-        "page_cached_p95_ms": round(percentile(cached, 0.95), 1),
+        "page_cached_p95_ms": round(support.percentile(cached, 0.95), 1),
         "page_bytes": size,
     }
 
@@ -342,27 +316,18 @@ def main() -> int:
     per_year = int(args.per_year * args.scale)
     if args.runs < 1 or args.page_runs < 1 or appeals < 1000 or per_year < 1000:
         parser.error("--runs and --page-runs must be >= 1, appeals and per year >= 1000")
-    admin = db.make_engine(ADMIN_URL)
+    admin = db.make_engine(support.ADMIN_URL)
     if args.drop:
-        drop_schema(admin, SCHEMA)
-        print(json.dumps({"dropped": SCHEMA}))
-        return 0
+        return support.drop_and_report(admin, SCHEMA)
     settings = Settings(
         environment="development",
-        database_url=schema_url(SCHEMA),
+        database_url=support.schema_url(SCHEMA),
         redis_url=None,
         analytics_pseudonym_key="bench-analytics-key",
     )
     summary: dict[str, Any] = {"appeals": appeals, "per_year": per_year, "reused": False}
     with override_settings(settings):
-        loaded = 0
-        if args.reuse and schema_exists(admin, SCHEMA):
-            engine = db.configure(settings)
-            with engine.connect() as connection:
-                try:
-                    loaded = int(connection.scalar(text("SELECT count(*) FROM appeals")) or 0)
-                except Exception:
-                    loaded = 0
+        loaded = support.appeals_loaded(admin, SCHEMA, settings) if args.reuse else 0
         if loaded == appeals:
             summary["reused"] = True
         else:
@@ -380,7 +345,7 @@ def main() -> int:
         }
     )
     if not args.reuse:
-        drop_schema(admin, SCHEMA)
+        support.drop_schema(admin, SCHEMA)
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     return 0
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the
 
 from sqlalchemy import func, select
 
-from bench.support import ADMIN_URL, create_schema, drop_schema, migrate_with_reference, schema_url
+from bench import support
 from core import db
 from core.settings import Settings, override_settings
 
@@ -84,9 +84,7 @@ def main() -> int:
     from channels.portal_models import Attachment
 
     schema = f"civicdesk_bench_media_{uuid.uuid4().hex[:8]}"
-    admin = db.make_engine(ADMIN_URL)
-    create_schema(admin, schema)
-    url = schema_url(schema)
+    admin, url = support.open_schema(schema)
     fake = FakeTelegramBotAPI().start()
     results: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="civicdesk-bench-media-") as directory:
@@ -101,7 +99,7 @@ def main() -> int:
         )
         try:
             with override_settings(settings):
-                migrate_with_reference(settings)
+                support.migrate_with_reference(settings)
                 for run in range(args.runs):
                     ids = seed(fake, photos=args.photos, kb=args.kb, run=run)
                     started = time.perf_counter()
@@ -120,7 +118,7 @@ def main() -> int:
         finally:
             fake.stop()
             db.get_engine().dispose()
-            drop_schema(admin, schema)
+            support.drop_schema(admin, schema)
             admin.dispose()
     print(
         json.dumps(

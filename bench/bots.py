@@ -45,15 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the
 import httpx
 from sqlalchemy import func, select
 
-from bench.support import (
-    ADMIN_URL,
-    REDIS_URL,
-    clean_redis,
-    create_schema,
-    drop_schema,
-    migrate_with_reference,
-    schema_url,
-)
+from bench import support
 from core import db
 from core.settings import Settings, override_settings
 
@@ -64,16 +56,6 @@ TEXTS = (
     "Возле школы номер {n} большая яма на дороге, машины объезжают по тротуару",
     "В подъезде дома {n} на Самале нет горячей воды с понедельника",
 )
-
-
-def redis_available() -> bool:
-    try:
-        from redis import Redis
-
-        Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except Exception:
-        return False
-    return True
 
 
 def counts() -> tuple[int, int]:
@@ -167,15 +149,13 @@ def bench(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     from civicdesk.app import create_app
 
     schema = f"civicdesk_bench_bots_{uuid.uuid4().hex[:8]}"
-    admin = db.make_engine(ADMIN_URL)
-    create_schema(admin, schema)
-    url = schema_url(schema)
+    admin, url = support.open_schema(schema)
     results: list[dict[str, float]] = []
     fake = FakeTelegramBotAPI().start()
     settings = Settings(
         environment="test",
         database_url=url,
-        redis_url=REDIS_URL if mode == "redis" else None,
+        redis_url=support.REDIS_URL if mode == "redis" else None,
         queue_name=f"civicdesk-bench-{schema}",
         telegram_bot_token=fake.token,
         telegram_webhook_secret=SECRET,
@@ -186,7 +166,7 @@ def bench(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     workers: list[subprocess.Popen[bytes]] = []
     try:
         with override_settings(settings):
-            migrate_with_reference(settings)
+            support.migrate_with_reference(settings)
             app = create_app(settings)
             if mode == "redis":
                 workers = start_workers(settings, args.workers)
@@ -218,10 +198,10 @@ def bench(mode: str, args: argparse.Namespace) -> dict[str, Any]:
             worker.wait(timeout=30)
         fake.stop()
         db.get_engine().dispose()
-        drop_schema(admin, schema)
+        support.drop_schema(admin, schema)
         admin.dispose()
         if mode == "redis":
-            clean_redis(settings.queue_name)
+            support.clean_redis(settings.queue_name)
     expected = min(8, args.appeals) + args.appeals * args.runs
     return {
         "mode": mode,
@@ -277,9 +257,9 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.mode == "auto":
-        modes = ["redis"] if redis_available() else ["inline"]
+        modes = ["redis"] if support.redis_available() else ["inline"]
     elif args.mode == "both":
-        modes = ["redis", "inline"] if redis_available() else ["inline"]
+        modes = ["redis", "inline"] if support.redis_available() else ["inline"]
     else:
         modes = [args.mode]
     reports = [bench(mode, args) for mode in modes]

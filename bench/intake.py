@@ -32,14 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import (
-    ADMIN_URL,
-    REDIS_URL,
-    create_schema,
-    drop_schema,
-    migrate_with_reference,
-    schema_url,
-)
+from bench import support
 from core import db
 from core.settings import Settings, override_settings
 
@@ -168,13 +161,11 @@ def main() -> int:
     args = parser.parse_args()
 
     schema = f"civicdesk_bench_{uuid.uuid4().hex[:8]}"
-    admin = db.make_engine(ADMIN_URL)
-    create_schema(admin, schema)
-    url = schema_url(schema)
+    admin, url = support.open_schema(schema)
     settings = Settings(
         environment="test",
         database_url=url,
-        redis_url=None if args.inline else REDIS_URL,
+        redis_url=None if args.inline else support.REDIS_URL,
         queue_name=f"civicdesk-bench-{schema}",
     )
     os.environ["CIVICDESK_DATABASE_URL"] = url  # the worker processes read the environment
@@ -185,7 +176,7 @@ def main() -> int:
     results: list[dict[str, Any]] = []
     try:
         with override_settings(settings):
-            migrate_with_reference(settings)
+            support.migrate_with_reference(settings)
             intake_run(settings, min(200, args.appeals), args.workers, seed=99)  # warm-up
             for run in range(args.runs):
                 report = intake_run(settings, args.appeals, args.workers, seed=run)
@@ -203,7 +194,7 @@ def main() -> int:
                 )
     finally:
         db.get_engine().dispose()
-        drop_schema(admin, schema)
+        support.drop_schema(admin, schema)
         admin.dispose()
     summary = {
         "benchmark": "intake",

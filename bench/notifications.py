@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import ADMIN_URL, create_schema, drop_schema, migrate_with_reference, schema_url
+from bench import support
 from core import db
 from core.settings import Settings, override_settings
 
@@ -105,9 +105,7 @@ def main() -> int:
     args = parser.parse_args()
 
     schema = f"civicdesk_bench_{uuid.uuid4().hex[:8]}"
-    admin = db.make_engine(ADMIN_URL)
-    create_schema(admin, schema)
-    url = schema_url(schema)
+    admin, url = support.open_schema(schema)
     settings = Settings(
         environment="test",
         database_url=url,
@@ -122,7 +120,7 @@ def main() -> int:
         with override_settings(settings):
             from channels import senders
 
-            migrate_with_reference(settings)
+            support.migrate_with_reference(settings)
             appeal_ids = make_appeals(args.appeals)
             senders.register_sender("telegram", lambda: transport)
             for index in range(args.runs):
@@ -131,7 +129,7 @@ def main() -> int:
                 replays.append(replay)
     finally:
         db.get_engine().dispose()
-        drop_schema(admin, schema)
+        support.drop_schema(admin, schema)
         admin.dispose()
     expected = args.appeals * args.runs
     print(

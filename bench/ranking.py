@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import sys
 import time
@@ -42,19 +41,7 @@ os.environ.setdefault("CIVICDESK_LOG_LEVEL", "WARNING")
 
 from sqlalchemy import Engine, text
 
-from bench.support import (
-    ADMIN_URL,
-    create_schema,
-    drop_schema,
-    drop_secondary_indexes,
-    insert_in_chunks,
-    migrate_with_reference,
-    percentile,
-    rebuild_indexes,
-    run_bulk,
-    schema_exists,
-    schema_url,
-)
+from bench import support
 from core import db
 from core.clock import local, now
 from core.models import Role
@@ -174,8 +161,8 @@ def load(admin: Engine, appeals: int, settings: Settings) -> dict[str, Any]:
     from core.security import create_staff_user
 
     started = time.perf_counter()
-    create_schema(admin, SCHEMA, fresh=True)
-    engine = migrate_with_reference(settings)
+    support.create_schema(admin, SCHEMA, fresh=True)
+    engine = support.migrate_with_reference(settings)
     with db.transaction() as session:
         inspector = create_staff_user(
             session,
@@ -193,9 +180,9 @@ def load(admin: Engine, appeals: int, settings: Settings) -> dict[str, Any]:
         )
         districts = list(connection.scalars(text("SELECT code FROM districts ORDER BY code")))
         categories = list(connection.scalars(text("SELECT code FROM categories ORDER BY code")))
-    indexes = drop_secondary_indexes(engine, ("appeals", "appeal_assignments"))
+    indexes = support.drop_secondary_indexes(engine, ("appeals", "appeal_assignments"))
     moment = now()
-    insert_in_chunks(
+    support.insert_in_chunks(
         engine,
         APPEALS_SQL,
         appeals,
@@ -209,9 +196,9 @@ def load(admin: Engine, appeals: int, settings: Settings) -> dict[str, Any]:
         },
     )
     for statement in HISTORY_SQL:
-        run_bulk(engine, statement, {"orgs": organizations, "inspector": inspector_id})
+        support.run_bulk(engine, statement, {"orgs": organizations, "inspector": inspector_id})
         print("history step done", file=sys.stderr, flush=True)
-    rebuild_indexes(engine, indexes)
+    support.rebuild_indexes(engine, indexes)
     print("indexes rebuilt", file=sys.stderr, flush=True)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         for table in TABLES:
@@ -269,20 +256,7 @@ def measure_page(runs: int, settings: Settings) -> dict[str, Any]:
     app = create_app(settings)
     url = f"/staff/ratings?period=month&at={month.start.isoformat()}"
     with TestClient(app) as client:
-        form = client.get("/staff/login")
-        match = re.search(r'name="login_csrf" value="([^"]*)"', form.text)
-        assert match, "no login form"
-        signed = client.post(
-            "/staff/login",
-            data={
-                "username": INSPECTOR,
-                "password": PASSWORD,
-                "login_csrf": match.group(1),
-                "next": "/staff/ratings",
-            },
-            follow_redirects=False,
-        )
-        assert signed.status_code == 303, signed.text
+        support.sign_in(client, INSPECTOR, PASSWORD, "/staff/ratings")
         samples: list[float] = []
         kk: list[float] = []
         cpu: list[float] = []
@@ -301,10 +275,10 @@ def measure_page(runs: int, settings: Settings) -> dict[str, Any]:
         size = len(response.content)
     both = samples + kk
     return {
-        "page_p95_ms": round(percentile(both, 0.95), 1),
+        "page_p95_ms": round(support.percentile(both, 0.95), 1),
         "page_p50_ms": round(statistics.median(both), 1),
-        "page_kk_p95_ms": round(percentile(kk, 0.95), 1),
-        "page_cpu_p95_ms": round(percentile(cpu, 0.95), 1),
+        "page_kk_p95_ms": round(support.percentile(kk, 0.95), 1),
+        "page_cpu_p95_ms": round(support.percentile(cpu, 0.95), 1),
         "page_bytes": size,
         "snapshot_store_s": round(stored_s, 2),
         "page_period": month.label,
@@ -321,22 +295,15 @@ def main() -> int:
     args = parser.parse_args()
     if args.runs < 1 or args.page_runs < 1 or args.appeals < 1000:
         parser.error("--runs and --page-runs must be >= 1 and --appeals >= 1000")
-    admin = db.make_engine(ADMIN_URL)
+    admin = db.make_engine(support.ADMIN_URL)
     if args.drop:
-        drop_schema(admin, SCHEMA)
-        print(json.dumps({"dropped": SCHEMA}))
-        return 0
-    settings = Settings(environment="development", database_url=schema_url(SCHEMA), redis_url=None)
+        return support.drop_and_report(admin, SCHEMA)
+    settings = Settings(
+        environment="development", database_url=support.schema_url(SCHEMA), redis_url=None
+    )
     summary: dict[str, Any] = {"appeals": args.appeals, "runs": args.runs, "reused": False}
     with override_settings(settings):
-        loaded = 0
-        if args.reuse and schema_exists(admin, SCHEMA):
-            engine = db.configure(settings)
-            with engine.connect() as connection:
-                try:
-                    loaded = int(connection.scalar(text("SELECT count(*) FROM appeals")) or 0)
-                except Exception:
-                    loaded = 0
+        loaded = support.appeals_loaded(admin, SCHEMA, settings) if args.reuse else 0
         if loaded == args.appeals:
             summary["reused"] = True
         else:
@@ -355,7 +322,7 @@ def main() -> int:
         }
     )
     if not args.reuse:
-        drop_schema(admin, SCHEMA)
+        support.drop_schema(admin, SCHEMA)
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     return 0
 

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import yaml
 
-from bench.support import ADMIN_URL, create_schema, drop_schema, migrate_with_reference, schema_url
+from bench import support
 from core import db
 from core.settings import Settings, override_settings
 from intake.repeats.matching import match_keys
@@ -318,14 +318,12 @@ def main() -> int:
     rng = random.Random(args.seed)
     run = uuid.uuid4().hex[:6]
     schema = f"civicdesk_bench_{run}"
-    admin = db.make_engine(ADMIN_URL)
-    create_schema(admin, schema)
-    url = schema_url(schema)
+    admin, url = support.open_schema(schema)
     settings = Settings(environment="test", database_url=url, redis_url=None)
     started = time.perf_counter()
     try:
         with override_settings(settings):
-            migrate_with_reference(settings)
+            support.migrate_with_reference(settings)
             world = World(rng)
             loaded = load_history(url, world, args.history, run)
             load_s = time.perf_counter() - started
@@ -333,7 +331,7 @@ def main() -> int:
             timings, repeats, duplicates = time_lookups(ids)
     finally:
         db.get_engine().dispose()
-        drop_schema(admin, schema)
+        support.drop_schema(admin, schema)
         admin.dispose()
     summary = {
         "benchmark": "repeats",

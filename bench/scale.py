@@ -43,14 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select, text
 
-from bench.support import (
-    ADMIN_URL,
-    REDIS_URL,
-    create_schema,
-    drop_schema,
-    migrate_with_reference,
-    schema_url,
-)
+from bench import support
 from core import db
 from core.settings import Settings, override_settings
 
@@ -229,20 +222,18 @@ def incident_figures() -> tuple[int, int]:
 
 def run(workers: int, args: argparse.Namespace, logs: Path) -> dict[str, Any]:
     schema = f"civicdesk_scale_{uuid.uuid4().hex[:8]}"
-    admin = db.make_engine(ADMIN_URL)
-    create_schema(admin, schema)
-    url = schema_url(schema)
+    admin, url = support.open_schema(schema)
     settings = Settings(
         environment="test",
         database_url=url,
-        redis_url=REDIS_URL,
+        redis_url=support.REDIS_URL,
         queue_name=f"cd-scale-{schema}",
         pipeline_workers=workers,
     )
     processes: list[subprocess.Popen[bytes]] = []
     try:
         with override_settings(settings):
-            migrate_with_reference(settings)
+            support.migrate_with_reference(settings)
             processes = start_workers(settings, workers, logs, f"{schema}-")
             # Warm-up: full batches bring every worker in, each loads its models.
             # The same 500 corpus texts whatever the worker count, no near-duplicates: the
@@ -281,14 +272,9 @@ def run(workers: int, args: argparse.Namespace, logs: Path) -> dict[str, Any]:
             }
     finally:
         stop_workers(processes)
-        from redis import Redis
-
-        connection = Redis.from_url(REDIS_URL)
-        for pattern in (f"{settings.queue_name}*", f"rq:*{settings.queue_name}*"):
-            for key in connection.scan_iter(pattern):
-                connection.delete(key)
+        support.clean_redis(settings.queue_name)
         db.get_engine().dispose()
-        drop_schema(admin, schema)
+        support.drop_schema(admin, schema)
         admin.dispose()
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import sys
 import time
@@ -48,19 +47,7 @@ os.environ.setdefault("CIVICDESK_LOG_LEVEL", "WARNING")
 
 from sqlalchemy import Engine, select, text
 
-from bench.support import (
-    ADMIN_URL,
-    create_schema,
-    drop_schema,
-    drop_secondary_indexes,
-    insert_in_chunks,
-    latency_stats,
-    migrate_with_reference,
-    percentile,
-    rebuild_indexes,
-    schema_exists,
-    schema_url,
-)
+from bench import support
 from core import db
 from core.clock import now
 from core.models import Role, StaffUser
@@ -179,8 +166,8 @@ def load(admin: Engine, appeals: int, settings: Settings) -> dict[str, Any]:
     from routing.models import Organization
 
     started = time.perf_counter()
-    create_schema(admin, SCHEMA, fresh=True)
-    engine = migrate_with_reference(settings)
+    support.create_schema(admin, SCHEMA, fresh=True)
+    engine = support.migrate_with_reference(settings)
     organizations, districts, categories = _reference_codes(engine)
     with db.transaction() as session:
         create_staff_user(
@@ -203,9 +190,9 @@ def load(admin: Engine, appeals: int, settings: Settings) -> dict[str, Any]:
     schema_s = time.perf_counter() - started
     # Secondary indexes are built once after the load, as a restore does: much faster.
     # The generated codes are valid by construction: the load skips the per-row FK triggers.
-    indexes = drop_secondary_indexes(engine, ("appeals",))
+    indexes = support.drop_secondary_indexes(engine, ("appeals",))
     moment = now()
-    insert_in_chunks(
+    support.insert_in_chunks(
         engine,
         LOAD_SQL,
         appeals,
@@ -219,7 +206,7 @@ def load(admin: Engine, appeals: int, settings: Settings) -> dict[str, Any]:
         },
     )
     inserted_s = time.perf_counter() - started
-    rebuild_indexes(engine, indexes)
+    support.rebuild_indexes(engine, indexes)
     indexed_s = time.perf_counter() - started
     visible = vacuum(engine)
     return {
@@ -350,7 +337,7 @@ def measure_queries(runs: int) -> tuple[dict[str, Any], list[float]]:
 
         samples = _timed(runs, one)
         pooled.extend(samples)
-        results[name] = latency_stats(samples)
+        results[name] = support.latency_stats(samples)
     return results, pooled
 
 
@@ -367,20 +354,7 @@ def measure_pages(
 
     app = create_app(settings)
     with TestClient(app) as client:
-        form = client.get("/staff/login")
-        match = re.search(r'name="login_csrf" value="([^"]*)"', form.text)
-        assert match, "no login form"
-        signed = client.post(
-            "/staff/login",
-            data={
-                "username": INSPECTOR,
-                "password": PASSWORD,
-                "login_csrf": match.group(1),
-                "next": "/staff/board",
-            },
-            follow_redirects=False,
-        )
-        assert signed.status_code == 303, signed.text
+        support.sign_in(client, INSPECTOR, PASSWORD, "/staff/board")
         pages = {
             "board": "/staff/board",
             "board_by_district": "/staff/board?group_by=district",
@@ -402,9 +376,9 @@ def measure_pages(
             pooled.extend(samples)
             cached = _timed(runs, one)
             warm.extend(cached)
-            results[name] = latency_stats(samples) | {
-                "cached_p50_ms": latency_stats(cached)["p50_ms"],
-                "cached_p95_ms": latency_stats(cached)["p95_ms"],
+            results[name] = support.latency_stats(samples) | {
+                "cached_p50_ms": support.latency_stats(cached)["p50_ms"],
+                "cached_p95_ms": support.latency_stats(cached)["p95_ms"],
             }
             size = max(size, len(client.get(url).content))
     return results, pooled, warm, size
@@ -419,22 +393,15 @@ def main() -> int:
     args = parser.parse_args()
     if args.runs < 1 or args.appeals < 1000:
         parser.error("--runs must be >= 1 and --appeals >= 1000")
-    admin = db.make_engine(ADMIN_URL)
+    admin = db.make_engine(support.ADMIN_URL)
     if args.drop:
-        drop_schema(admin, SCHEMA)
-        print(json.dumps({"dropped": SCHEMA}))
-        return 0
-    settings = Settings(environment="development", database_url=schema_url(SCHEMA), redis_url=None)
+        return support.drop_and_report(admin, SCHEMA)
+    settings = Settings(
+        environment="development", database_url=support.schema_url(SCHEMA), redis_url=None
+    )
     summary: dict[str, Any] = {"appeals": args.appeals, "runs": args.runs, "reused": False}
     with override_settings(settings):
-        loaded = 0
-        if args.reuse and schema_exists(admin, SCHEMA):
-            engine = db.configure(settings)
-            with engine.connect() as connection:
-                try:
-                    loaded = int(connection.scalar(text("SELECT count(*) FROM appeals")) or 0)
-                except Exception:
-                    loaded = 0
+        loaded = support.appeals_loaded(admin, SCHEMA, settings) if args.reuse else 0
         if loaded == args.appeals:
             summary["reused"] = True
             summary["all_visible"] = vacuum(db.get_engine(), tries=3)
@@ -460,11 +427,11 @@ def main() -> int:
         pages, page_samples, page_cached, page_bytes = measure_pages(args.runs, settings)
     summary.update(
         {
-            "p95_ms": round(percentile(query_samples, 0.95), 2),
+            "p95_ms": round(support.percentile(query_samples, 0.95), 2),
             "p50_ms": round(statistics.median(query_samples), 2),
-            "page_p95_ms": round(percentile(page_samples, 0.95), 2),
+            "page_p95_ms": round(support.percentile(page_samples, 0.95), 2),
             "page_p50_ms": round(statistics.median(page_samples), 2),
-            "page_cached_p95_ms": round(percentile(page_cached, 0.95), 2),
+            "page_cached_p95_ms": round(support.percentile(page_cached, 0.95), 2),
             "page_cached_p50_ms": round(statistics.median(page_cached), 2),
             "target_p95_ms": TARGET_MS,
             "page_bytes_max": page_bytes,
@@ -473,7 +440,7 @@ def main() -> int:
         }
     )
     if not args.reuse:
-        drop_schema(admin, SCHEMA)
+        support.drop_schema(admin, SCHEMA)
     admin.dispose()
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     return 0

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text
 
-from bench.support import ADMIN_URL, create_schema, drop_schema, migrate_with_reference, schema_url
+from bench import support
 from core import db
 from core.clock import now
 from core.settings import Settings, override_settings
@@ -112,16 +112,14 @@ def main() -> int:
     args = parser.parse_args()
 
     schema = f"civicdesk_bench_{uuid.uuid4().hex[:8]}"
-    admin = db.make_engine(ADMIN_URL)
-    create_schema(admin, schema)
-    url = schema_url(schema)
+    admin, url = support.open_schema(schema)
     settings = Settings(
         environment="test", database_url=url, redis_url=None, sla_sweep_batch=args.batch
     )
     runs: list[dict[str, Any]] = []
     try:
         with override_settings(settings):
-            migrate_with_reference(settings)
+            support.migrate_with_reference(settings)
             started = time.perf_counter()
             generate(args.appeals, args.open_share)
             load_s = time.perf_counter() - started
@@ -142,7 +140,7 @@ def main() -> int:
                 )
     finally:
         db.get_engine().dispose()
-        drop_schema(admin, schema)
+        support.drop_schema(admin, schema)
         admin.dispose()
     summary = {
         "benchmark": "sla_sweep",

@@ -45,30 +45,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the
 import httpx
 from sqlalchemy import func, select
 
-from bench.support import (
-    ADMIN_URL,
-    REDIS_URL,
-    clean_redis,
-    create_schema,
-    drop_schema,
-    migrate_with_reference,
-    schema_url,
-)
+from bench import support
 from core import db
 from core.settings import Settings, override_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 POST_TEXT = "Завершён ремонт дороги по улице Абая на участке от Байзакова до Радостовца."
-
-
-def redis_available() -> bool:
-    try:
-        from redis import Redis
-
-        Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except Exception:
-        return False
-    return True
 
 
 def comment_texts() -> list[str]:
@@ -186,17 +168,15 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     from channels.social.service import model_dir
     from civicdesk.app import create_app
 
-    use_redis = redis_available()
+    use_redis = support.redis_available()
     schema = f"civicdesk_bench_social_{uuid.uuid4().hex[:8]}"
-    admin = db.make_engine(ADMIN_URL)
-    create_schema(admin, schema)
-    url = schema_url(schema)
+    admin, url = support.open_schema(schema)
     fake = fb.FakeMetaGraphAPI().start()
     models = tempfile.TemporaryDirectory(prefix="civicdesk-bench-social-")
     settings = Settings(
         environment="test",
         database_url=url,
-        redis_url=REDIS_URL if use_redis else None,
+        redis_url=support.REDIS_URL if use_redis else None,
         queue_name=f"civicdesk-bench-{schema}",
         log_level="WARNING",
         social_meta_app_secret=fb.APP_SECRET,
@@ -219,7 +199,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     polls: list[dict[str, Any]] = []
     try:
         with override_settings(settings):
-            migrate_with_reference(settings)
+            support.migrate_with_reference(settings)
             trained = time.perf_counter()
             classifier.current(model_dir(settings), engine=args.engine, data_dir=settings.data_dir)
             train_s = time.perf_counter() - trained
@@ -244,11 +224,11 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         fake.stop()
         db.get_engine().dispose()
-        drop_schema(admin, schema)
+        support.drop_schema(admin, schema)
         admin.dispose()
         models.cleanup()
         if use_redis:
-            clean_redis(settings.queue_name)
+            support.clean_redis(settings.queue_name)
     expected = 8 + args.deliveries * args.runs + 100 * args.runs
     return {
         "benchmark": "social",

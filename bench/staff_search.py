@@ -34,7 +34,6 @@ import argparse
 import csv
 import json
 import os
-import re
 import statistics
 import sys
 import time
@@ -48,19 +47,7 @@ os.environ.setdefault("CIVICDESK_LOG_LEVEL", "WARNING")
 
 from sqlalchemy import Engine, select, text
 
-from bench.support import (
-    ADMIN_URL,
-    create_schema,
-    drop_schema,
-    drop_secondary_indexes,
-    insert_in_chunks,
-    latency_stats,
-    migrate_with_reference,
-    percentile,
-    rebuild_indexes,
-    run_bulk,
-    schema_url,
-)
+from bench import support
 from core import db
 from core.clock import now
 from core.models import Role, StaffUser
@@ -280,8 +267,8 @@ def load(admin: Engine, appeals: int, settings: Settings) -> dict[str, Any]:
     from core.security import create_staff_user
 
     started = time.perf_counter()
-    create_schema(admin, SCHEMA, fresh=True)
-    engine = migrate_with_reference(settings)
+    support.create_schema(admin, SCHEMA, fresh=True)
+    engine = support.migrate_with_reference(settings)
     with engine.connect() as connection:
         organizations = list(
             connection.scalars(
@@ -307,8 +294,8 @@ def load(admin: Engine, appeals: int, settings: Settings) -> dict[str, Any]:
     # Indexes that back no constraint are dropped before the load and rebuilt after it, as a
     # restore does. The rows are valid by construction: the load skips the per-row FK
     # triggers (and the vector's trigger: the statement computes the vector itself).
-    indexes = drop_secondary_indexes(engine, ("appeals", "citizens"))
-    run_bulk(
+    indexes = support.drop_secondary_indexes(engine, ("appeals", "citizens"))
+    support.run_bulk(
         engine,
         CITIZENS_SQL,
         {"start": START, "citizens": CITIZENS, "firsts": FIRST_NAMES, "lasts": SURNAMES},
@@ -316,7 +303,7 @@ def load(admin: Engine, appeals: int, settings: Settings) -> dict[str, Any]:
     texts, langs, cats = _corpus()
     cats = [c if c in known else None for c in cats]
     moment = now()
-    insert_in_chunks(
+    support.insert_in_chunks(
         engine,
         APPEALS_SQL,
         appeals,
@@ -335,7 +322,7 @@ def load(admin: Engine, appeals: int, settings: Settings) -> dict[str, Any]:
         },
     )
     inserted_s = time.perf_counter() - started
-    rebuild_indexes(engine, indexes, work_mem="512MB")
+    support.rebuild_indexes(engine, indexes, work_mem="512MB")
     indexed_s = time.perf_counter() - started
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE appeals"))
@@ -461,7 +448,7 @@ def measure(runs: int, engine: Engine) -> tuple[dict[str, Any], list[float]]:
 
         samples, found = _timed(runs, one)
         pooled.extend(samples)
-        results[name] = latency_stats(samples) | {"results": found}
+        results[name] = support.latency_stats(samples) | {"results": found}
     return results, pooled
 
 
@@ -475,20 +462,7 @@ def measure_pages(
     probe = _probes(engine)
     app = create_app(settings)
     with TestClient(app) as client:
-        form = client.get("/staff/login")
-        match = re.search(r'name="login_csrf" value="([^"]*)"', form.text)
-        assert match, "no login form"
-        signed = client.post(
-            "/staff/login",
-            data={
-                "username": INSPECTOR,
-                "password": PASSWORD,
-                "login_csrf": match.group(1),
-                "next": "/staff/appeals",
-            },
-            follow_redirects=False,
-        )
-        assert signed.status_code == 303, signed.text
+        support.sign_in(client, INSPECTOR, PASSWORD, "/staff/appeals")
         pages = {
             "list_all": "/staff/appeals?tab=all",
             "search_number": f"/staff/appeals?q={str(probe['number']).replace('-', '+')}",
@@ -507,7 +481,7 @@ def measure_pages(
 
             samples, size = _timed(runs, one)
             pooled.extend(samples)
-            results[name] = latency_stats(samples) | {"bytes": size}
+            results[name] = support.latency_stats(samples) | {"bytes": size}
     return results, pooled
 
 
@@ -520,22 +494,15 @@ def main() -> int:
     args = parser.parse_args()
     if args.runs < 1 or args.appeals < 1000:
         parser.error("--runs must be >= 1 and --appeals >= 1000")
-    admin = db.make_engine(ADMIN_URL)
+    admin = db.make_engine(support.ADMIN_URL)
     if args.drop:
-        drop_schema(admin, SCHEMA)
-        print(json.dumps({"dropped": SCHEMA}))
-        return 0
-    settings = Settings(environment="development", database_url=schema_url(SCHEMA), redis_url=None)
+        return support.drop_and_report(admin, SCHEMA)
+    settings = Settings(
+        environment="development", database_url=support.schema_url(SCHEMA), redis_url=None
+    )
     summary: dict[str, Any] = {"appeals": args.appeals, "runs": args.runs, "reused": False}
     with override_settings(settings):
-        loaded = 0
-        if args.reuse:
-            engine = db.configure(settings)
-            with engine.connect() as connection:
-                try:
-                    loaded = int(connection.scalar(text("SELECT count(*) FROM appeals")) or 0)
-                except Exception:
-                    loaded = 0
+        loaded = support.appeals_loaded(admin, SCHEMA, settings) if args.reuse else 0
         if loaded == args.appeals:
             summary["reused"] = True
         else:
@@ -545,10 +512,10 @@ def main() -> int:
         pages, page_samples = measure_pages(args.runs, settings, engine)
     summary.update(
         {
-            "p95_ms": round(percentile(samples, 0.95), 2),
+            "p95_ms": round(support.percentile(samples, 0.95), 2),
             "p50_ms": round(statistics.median(samples), 2),
             "max_query_p95_ms": max(q["p95_ms"] for q in queries.values()),
-            "page_p95_ms": round(percentile(page_samples, 0.95), 2),
+            "page_p95_ms": round(support.percentile(page_samples, 0.95), 2),
             "page_p50_ms": round(statistics.median(page_samples), 2),
             "target_p95_ms": TARGET_MS,
             "queries": queries,
@@ -556,7 +523,7 @@ def main() -> int:
         }
     )
     if not args.reuse:
-        drop_schema(admin, SCHEMA)
+        support.drop_schema(admin, SCHEMA)
     admin.dispose()
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     return 0

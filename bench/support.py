@@ -7,7 +7,9 @@ benches put the repository root on ``sys.path`` before importing this module.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import statistics
 import sys
 from collections.abc import Iterable, Mapping
@@ -75,6 +77,44 @@ def create_schema(admin: Engine, schema: str, *, fresh: bool = False) -> None:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
 
 
+def drop_and_report(admin: Engine, schema: str) -> int:
+    """``--drop``: remove a kept bench schema, say so in JSON; the exit status."""
+    drop_schema(admin, schema)
+    print(json.dumps({"dropped": schema}))
+    return 0
+
+
+def open_schema(schema: str) -> tuple[Engine, str]:
+    """A new ``schema`` in the bench database: the admin engine (to drop it after) and the
+    URL that puts it first on the search path."""
+    admin = db.make_engine(ADMIN_URL)
+    create_schema(admin, schema)
+    return admin, schema_url(schema)
+
+
+def appeals_loaded(admin: Engine, schema: str, settings: Settings) -> int:
+    """How many appeals a kept schema holds (0 when it is not there or half-built), with the
+    process's engine configured on it: ``--reuse`` skips the load when this is the count asked."""
+    if not schema_exists(admin, schema):
+        return 0
+    engine = db.configure(settings)
+    with engine.connect() as connection:
+        try:
+            return int(connection.scalar(text("SELECT count(*) FROM appeals")) or 0)
+        except Exception:
+            return 0
+
+
+def redis_available() -> bool:
+    try:
+        from redis import Redis
+
+        Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception:
+        return False
+    return True
+
+
 def drop_schema(admin: Engine, schema: str) -> None:
     with admin.begin() as connection:
         connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
@@ -135,6 +175,25 @@ def insert_in_chunks(
         run_bulk(engine, sql, {**params, "low": low, "high": high, "total": total})
         print(f"loaded {high:,} appeals", file=sys.stderr, flush=True)
         low = high + 1
+
+
+def sign_in(client: Any, username: str, password: str, next_url: str) -> None:
+    """Sign a staff member in through the login form (its CSRF field included), as a browser
+    does; ``client`` is a TestClient of the app."""
+    form = client.get("/staff/login")
+    match = re.search(r'name="login_csrf" value="([^"]*)"', form.text)
+    assert match, "no login form"
+    signed = client.post(
+        "/staff/login",
+        data={
+            "username": username,
+            "password": password,
+            "login_csrf": match.group(1),
+            "next": next_url,
+        },
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303, signed.text
 
 
 def clean_redis(queue_name: str) -> None:
