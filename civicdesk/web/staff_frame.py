@@ -44,9 +44,11 @@ def staff_error_page(
     language: str,
     status_code: int,
     message_key: str,
+    message: str | None = None,
     **extra: Any,
 ) -> Response:
-    """``staff/error.html`` with the message of ``message_key`` inside the staff layout."""
+    """``staff/error.html`` with the message of ``message_key`` (or a room's own ``message``,
+    already in ``language``) inside the staff layout."""
     return render(
         request,
         "staff/error.html",
@@ -54,6 +56,6 @@ def staff_error_page(
         status_code=status_code,
         private=True,
         message_key=message_key,
-        message=None,
+        message=message,
         **staff_frame(request, session, user, language, **extra),
     )

@@ -146,16 +146,23 @@ def _allowed(user: StaffUser) -> bool:
     return user.role in ALLOWED
 
 
-def _forbidden(request: Request, session: Session, user: StaffUser, language: str) -> Response:
+def _error(
+    request: Request, session: Session, user: StaffUser, language: str, status: int, key: str
+) -> Response:
+    """The staff error page inside the analytics tab."""
     return staff_error_page(
         request,
         session,
         user,
         language=language,
-        status_code=403,
-        message_key="analytics.forbidden",
+        status_code=status,
+        message_key=key,
         active="analytics",
     )
+
+
+def _forbidden(request: Request, session: Session, user: StaffUser, language: str) -> Response:
+    return _error(request, session, user, language, 403, "analytics.forbidden")
 
 
 def _channel_rows(rows: list[Row], language: str) -> list[Row]:
@@ -492,15 +499,7 @@ def burst_by_notice(
     language = page_language(request)
     burst = by_notification(session, notice)
     if burst is None:
-        return staff_error_page(
-            request,
-            session,
-            user,
-            language=language,
-            status_code=404,
-            message_key="analytics.bursts.not_found",
-            active="analytics",
-        )
+        return _error(request, session, user, language, 404, "analytics.bursts.not_found")
     return redirect(f"/staff/analytics/bursts/{burst.id}?lang={language}", private=True)
 
 
@@ -511,15 +510,7 @@ def burst_page(request: Request, session: DbSession, user: StaffUserDep, burst_i
         return _forbidden(request, session, user, language)
     burst = session.get(Burst, burst_id)
     if burst is None:
-        return staff_error_page(
-            request,
-            session,
-            user,
-            language=language,
-            status_code=404,
-            message_key="analytics.bursts.not_found",
-            active="analytics",
-        )
+        return _error(request, session, user, language, 404, "analytics.bursts.not_found")
     appeals = session.execute(
         select(Appeal.id, Appeal.tracking_number, Appeal.received_at, Appeal.status)
         .where(Appeal.id.in_(burst.appeal_ids))
@@ -553,15 +544,7 @@ def report_file(
         return _forbidden(request, session, user, language)
     report = session.get(WeeklyReport, report_id)
     if report is None:
-        return staff_error_page(
-            request,
-            session,
-            user,
-            language=language,
-            status_code=404,
-            message_key="staff_error.not_found",
-            active="analytics",
-        )
+        return _error(request, session, user, language, 404, "staff_error.not_found")
     media = "application/pdf" if report.format == "pdf" else "text/html; charset=utf-8"
     filename = f"report-{report.week}-{report.language}.{report.format}"
     headers = {"Content-Disposition": f'inline; filename="{filename}"'}
@@ -589,26 +572,10 @@ def generate_report(
     if not _allowed(user):
         return _forbidden(request, session, user, language)
     if not csrf_ok(request, csrf):
-        return staff_error_page(
-            request,
-            session,
-            user,
-            language=language,
-            status_code=403,
-            message_key="staff_error.csrf",
-            active="analytics",
-        )
+        return _error(request, session, user, language, 403, "staff_error.csrf")
     try:
         iso_week(week)
     except ValueError:
-        return staff_error_page(
-            request,
-            session,
-            user,
-            language=language,
-            status_code=422,
-            message_key="analytics.reports.bad_week",
-            active="analytics",
-        )
+        return _error(request, session, user, language, 422, "analytics.reports.bad_week")
     store_reports(session, week=week.upper(), generated_by="page")
     return redirect(f"{PAGE_PATH}?lang={language}&notice={week.upper()}#reports", private=True)

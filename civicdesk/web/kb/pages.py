@@ -37,15 +37,15 @@ PAGE = "/staff/kb"
 def _guard(request: Request, session: Session, user: StaffUser, language: str) -> Response | None:
     if user.role in service.EDITOR_ROLES:
         return None
-    return render(
+    return staff_error_page(
         request,
-        "staff/error.html",
+        session,
+        user,
         language=language,
         status_code=403,
-        private=True,
         message_key="staff_error.role_not_allowed",
         message=kb_t(language, "kb.forbidden"),
-        **staff_frame(request, session, user, language, active="kb"),
+        active="kb",
     )
 
 

@@ -41,15 +41,15 @@ DECISIONS = ("appeal", "not_appeal", "answer")
 def _guard(request: Request, session: Session, user: StaffUser, language: str) -> Response | None:
     if user.role in ROLES:
         return None
-    return render(
+    return staff_error_page(
         request,
-        "staff/error.html",
+        session,
+        user,
         language=language,
         status_code=403,
-        private=True,
         message_key="staff_error.role_not_allowed",
         message=social_t(language, "social.forbidden"),
-        **staff_frame(request, session, user, language, active="social"),
+        active="social",
     )
 
 
