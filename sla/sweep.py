@@ -19,17 +19,14 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     ColumnElement,
-    Integer,
     String,
     and_,
-    column,
     exists,
     false,
     insert,
     literal,
     or_,
     select,
-    table,
     true,
     union_all,
     update,
@@ -37,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from appeals.models import Appeal
+from core import hooks
 from core.db import UTCDateTime, dialect_insert, table_of
 from routing.models import Category
 from sla import texts
@@ -46,15 +44,6 @@ from sla.policy import DeadlinePolicy
 
 # The appeals table itself: the sweep is set-based Core SQL over it.
 appeals = table_of(Appeal)
-# The citizens' notifications (channels' table, by name: channels sit above sla): did the
-# extension notice go out?
-citizen_notifications = table(
-    "notifications",
-    column("appeal_id", Integer),
-    column("kind", String),
-    column("state", String),
-    column("sent_at", UTCDateTime()),
-)
 ledger = SlaReminder.__table__
 
 #: At breach: who hears of it, and whether the appeal needs an organization for that.
@@ -89,12 +78,9 @@ def notice_missed(
         _later_request.c.state == ExtensionState.APPROVED.value,
         _later_request.c.id > request.c.id,
     )
-    sent = exists().where(
-        citizen_notifications.c.appeal_id == appeal_id,
-        citizen_notifications.c.kind == "extension_notice",
-        citizen_notifications.c.state == "sent",
-        citizen_notifications.c.sent_at >= request.c.decided_at,
-        citizen_notifications.c.sent_at <= notice_due,
+    # Whether the notice went out is the notifications' record (channels, above sla).
+    sent = hooks.call(
+        hooks.CITIZEN_NOTICE_SENT, appeal_id, "extension_notice", request.c.decided_at, notice_due
     )
     return request, [
         request.c.appeal_id == appeal_id,
