@@ -12,8 +12,10 @@ from __future__ import annotations
 import html
 import os
 import re
+import subprocess
+import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -245,3 +247,21 @@ def staff_sign_in(client: Any, user: Any, password: str, *, next_path: str) -> N
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
+
+
+def run_civicdesk(
+    env: Mapping[str, str], *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``python -m civicdesk.cli ARGS`` as an operator runs it, configured by ``env`` alone
+    (no ``CIVICDESK_`` variable of the test process leaks in); exit code 0 is asserted."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CIVICDESK_")}
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "civicdesk.cli", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed

@@ -11,8 +11,6 @@ import asyncio
 import json
 import logging
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from core import db
 from core.models import StaffUser
 from core.settings import Settings
 from intake.schemas import CitizenContact
+from tests.conftest import run_civicdesk
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "ami" / "sample_calls.log"
 
@@ -242,16 +241,7 @@ def test_civicdesk_ami_replay_command_on_postgresql(scratch_schema: str) -> None
     env = {**clean, "CIVICDESK_ENVIRONMENT": "test", "CIVICDESK_DATABASE_URL": scratch_schema}
 
     def civicdesk(*args: str) -> str:
-        completed = subprocess.run(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "civicdesk.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert completed.returncode == 0, completed.stderr[-3000:]
-        return completed.stdout
+        return run_civicdesk(env, *args).stdout
 
     civicdesk("migrate")
     civicdesk("create-user", "op1001", "--role", "operator", "--password", "long-enough-pw-1")

@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import run_civicdesk
+
 KEYS = {"by_status", "by_category", "by_organization", "by_district", "elapsed_s"}
 
 
-def civicdesk(
-    env: dict[str, str], *args: str, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CIVICDESK_")}
-    completed = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "civicdesk.cli", *args],
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    return completed
+civicdesk = run_civicdesk
 
 
 def check_report(report: dict[str, Any], appeals: int) -> None:

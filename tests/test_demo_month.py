@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import subprocess
-import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -39,6 +36,7 @@ from core.settings import REPO_ROOT
 from intake.schemas import CitizenContact
 from routing import forwarding
 from sla.policy import DeadlinePolicy, load_rules
+from tests.conftest import run_civicdesk
 
 # A fixed end in the past: the same month whatever day the suite runs (a Sunday, a holiday).
 UNTIL = "2026-11-20"
@@ -46,17 +44,7 @@ UNTIL_MOMENT = datetime(2026, 11, 20, 18, 0, tzinfo=ALMATY)
 
 
 def civicdesk(env: dict[str, str], *args: str, timeout: float = 600) -> str:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CIVICDESK_")}
-    completed = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "civicdesk.cli", *args],
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    return completed.stdout
+    return run_civicdesk(env, *args, timeout=timeout).stdout
 
 
 def worktime() -> WorkTime:

@@ -32,6 +32,7 @@ from core import db, jobs
 from core.settings import Settings, override_settings
 from intake.jobs import PIPELINE_JOB
 from intake.schemas import CitizenContact, IncomingContact
+from tests.conftest import run_civicdesk
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 WAIT_S = 60.0
@@ -106,15 +107,7 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def schema(scratch_schema: str, redis_url: str) -> Iterator[tuple[str, Engine]]:
-    init = subprocess.run(
-        [sys.executable, "-m", "civicdesk.cli", "init"],
-        env=_env(scratch_schema, redis_url, "unused"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert init.returncode == 0, init.stderr[-3000:]
+    run_civicdesk(_env(scratch_schema, redis_url, "unused"), "init")
     engine = db.make_engine(scratch_schema)
     try:
         yield scratch_schema, engine

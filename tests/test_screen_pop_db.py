@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from channels.telephony.screen_pop import DatabaseScreenPopBus, ScreenPop, scree
 from core import db
 from core.models import StaffUser
 from core.settings import Settings
+from tests.conftest import run_civicdesk
 
 pytestmark = pytest.mark.postgres
 
@@ -45,19 +44,7 @@ def test_a_replay_in_another_process_pops_the_dev_operators_console(
         "CIVICDESK_DATABASE_URL": scratch_schema,
     }
 
-    def civicdesk(*args: str) -> str:
-        completed = subprocess.run(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "civicdesk.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert completed.returncode == 0, completed.stderr[-3000:]
-        return completed.stdout
-
-    civicdesk("init")
+    run_civicdesk(env, "init")
     engine = db.make_engine(scratch_schema)
     monkeypatch.setattr(db, "_engine", engine)
     monkeypatch.setattr(db, "_session_factory", sessionmaker(bind=engine, expire_on_commit=False))
@@ -72,7 +59,7 @@ def test_a_replay_in_another_process_pops_the_dev_operators_console(
             pops = bus.subscribe(operator_id).__aiter__()
             waiting = asyncio.ensure_future(pops.__anext__())
             await asyncio.sleep(0.5)  # subscribed: the newest row is known
-            await asyncio.to_thread(civicdesk, "ami", "replay", str(SAMPLE))
+            await asyncio.to_thread(run_civicdesk, env, "ami", "replay", str(SAMPLE))
             try:
                 return await asyncio.wait_for(waiting, 10)
             finally:

@@ -38,6 +38,7 @@ from core.clock import now
 from core.db import table_of
 from routing.models import Organization
 from sla.models import SlaReminder, StaffNotification
+from tests.conftest import run_civicdesk
 
 BATCH = 3  # ledger rows per sweep transaction: one breached appeal's three notices
 BREACH = ["breach_executor", "breach_head", "breach_inspectors"]
@@ -88,15 +89,7 @@ def _wait_until(what: str, check: Any, log: Path, process: subprocess.Popen[byte
 def schema(scratch_schema: str, redis_url: str, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
     """A migrated schema with the reference data (``civicdesk init``), committed for real."""
     env = _env(scratch_schema, redis_url, "unused")
-    init = subprocess.run(
-        [sys.executable, "-m", "civicdesk.cli", "init"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert init.returncode == 0, init.stderr[-3000:]
+    run_civicdesk(env, "init")
     engine = db.make_engine(scratch_schema)
     try:
         yield scratch_schema, engine

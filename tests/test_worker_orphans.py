@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
+from tests.conftest import run_civicdesk
+
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc"),
@@ -64,15 +66,7 @@ def worker_env(scratch_schema: str, redis_url: str) -> Iterator[dict[str, str]]:
         "CIVICDESK_REDIS_URL": redis_url,
         "CIVICDESK_QUEUE_NAME": queue,
     }
-    migrate = subprocess.run(
-        [sys.executable, "-m", "civicdesk.cli", "migrate"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert migrate.returncode == 0, migrate.stderr[-3000:]
+    run_civicdesk(env, "migrate")
     yield env
     redis = Redis.from_url(redis_url)
     for key in [*redis.scan_iter(f"*{queue}*")]:
