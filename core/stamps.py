@@ -24,6 +24,8 @@ None) and the caches fall back to their timers and in-process resets.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -89,8 +91,6 @@ class Stamped(Generic[T]):
     kept, when ``fallback_ttl_s`` passed): ``get(session, key, build)``."""
 
     def __init__(self, name: str, fallback_ttl_s: float) -> None:
-        import threading
-
         self.name = name
         self.fallback_ttl_s = fallback_ttl_s
         self._lock = threading.Lock()
@@ -99,8 +99,6 @@ class Stamped(Generic[T]):
     def get(
         self, session: Session, key: object, build: Callable[[], T], *, hold: bool = False
     ) -> T:
-        import time
-
         version = read(session, self.name, hold=hold)
         with self._lock:
             found = self._values.get(key)
