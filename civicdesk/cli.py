@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import re
 import sys
 
 from core import db
@@ -255,7 +256,28 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(error, DomainError):
             print(f"error [{error.code}]: {error.message}", file=sys.stderr)
             return 2
+        missing = _missing_table(error)
+        if missing:
+            print(
+                f"error [database_not_migrated]: the database has no table {missing}; "
+                "run `civicdesk migrate` (or `civicdesk init` for a new one) first",
+                file=sys.stderr,
+            )
+            return 2
         raise
+
+
+_MISSING_TABLE = re.compile(r'no such table: (\S+)|relation "([^"]+)" does not exist')
+
+
+def _missing_table(error: Exception) -> str | None:
+    """The table a command found missing (a database never migrated, or an older schema)."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(error, DBAPIError):
+        return None
+    found = _MISSING_TABLE.search(str(error.orig))
+    return (found.group(1) or found.group(2)) if found else None
 
 
 if __name__ == "__main__":
