@@ -35,7 +35,8 @@ PREFIX = "models/topic"
 CURRENT = f"{PREFIX}/CURRENT"
 MANIFEST = "MANIFEST.json"
 _lock = threading.Lock()
-_seen: dict[str, int | None] = {}  # model directory -> the stamp last acted on
+# model directory -> (the stamp last acted on, the version current then)
+_seen: dict[str, tuple[int | None, str | None]] = {}
 
 
 def _store(settings: Settings) -> ObjectStore:
@@ -87,18 +88,19 @@ def ensure_current(session: Session, settings: Settings) -> str | None:
     directory = topic.model_directory(settings)
     key = str(directory)
     version_stamp = stamps.read(session, "topic_model")
-    if key in _seen and _seen[key] == version_stamp and version_stamp is not None:
-        return _local_version(directory)
+    seen = _seen.get(key)
+    if seen is not None and seen[0] == version_stamp and version_stamp is not None:
+        return seen[1]  # nothing moved: no object-store or disk read on this batch
     with _lock:
         store = _store(settings)
         try:
             current = store.get(CURRENT).decode().strip()
         except ObjectMissing:
-            _seen[key] = version_stamp
+            _seen[key] = (version_stamp, None)
             return None  # nothing published yet: the local model (or auto-training) serves
         if _local_version(directory) != current:
             log.info("fetching topic model %s from object storage", current)
             _download(store, current, directory)
             topic.reload(directory)
-        _seen[key] = version_stamp
+        _seen[key] = (version_stamp, current)
         return current
